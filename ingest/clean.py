@@ -1,0 +1,327 @@
+"""Clean text extracted from PDFs so that sentences are whole and lines mean something.
+
+PDF text comes as one line per printed line, often with a blank line after every line, words
+hyphenated at line ends, odd spaces and repeated footnote links. ``clean_text`` turns that
+into paragraphs separated by one blank line, with running sentences joined, while table rows
+and bullets stay lines of their own. It only ever joins, drops or normalises whitespace and
+a few invisible or typographic characters, so the words stay as printed.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Characters that print as a space; PDFs use them in numbers ("39 200") and after "§".
+_SPACES = {
+    "\u00a0": " ",  # no-break space
+    "\u202f": " ",  # narrow no-break space
+    "\u2009": " ",  # thin space
+    "\u2007": " ",  # figure space
+    "\u2002": " ",
+    "\u2003": " ",
+    "\u200a": " ",
+    "\t": " ",
+}
+# Invisible characters that only split words for search and quoting.
+_DROP = {"\u00ad": "", "\u200b": "", "\u200c": "", "\u200d": "", "\u2060": "", "\ufeff": ""}
+# Typographic variants that mean the plain character.
+_VARIANTS = {
+    "\u2010": "-",  # hyphen
+    "\u2011": "-",  # non-breaking hyphen ("Midt‑Norge", "e‑resept")
+    "\ufb00": "ff",
+    "\ufb01": "fi",
+    "\ufb02": "fl",
+    "\ufb03": "ffi",
+    "\ufb04": "ffl",
+}
+_TRANSLATE = str.maketrans({**_SPACES, **_DROP, **_VARIANTS})
+
+# Symbol-font bullets come out as private-use characters (U+F0B7, U+F097, ...).
+_PRIVATE_BULLET = re.compile(r"^[\ue000-\uf8ff](?=\s)")
+_PRIVATE_USE = re.compile(r"[\ue000-\uf8ff]")
+
+_URL = r"(?:https?://|www\.)\S+"
+# A line that is only a link, or a footnote number and a link ("52 https://..."). PDFs repeat
+# their link annotations as such lines, so they carry nothing a reader would quote.
+_URL_LINE = re.compile(rf"^(?:\d{{1,3}}\.?\s+)?<?{_URL}>?$")
+
+# Bullets and list markers: such a line starts a new line, never continues the one before.
+# "o " is the hollow bullet of slides exported from PowerPoint.
+_BULLET = re.compile(r"^(?:[•◦▪▫●○■□►▶➢➤✓✔·*\-–—]|o(?=\s|$))(?:\s|$)")
+_ENUMERATOR = re.compile(r"^(?:\(\d{1,3}\)|\d{1,3}\)|\([a-zæøå]\))(?:\s|$)")
+
+# Sentence-final punctuation, maybe followed by closing quotes/brackets and a footnote number.
+_FINAL = re.compile(r"(?:[.!?][»\"”’')\]]*\d{0,3}|:[»\"”’')\]]*)$")
+# Abbreviations that end in a full stop without ending the sentence.
+_ABBREVIATIONS = {
+    "bl.a.",
+    "ca.",
+    "dvs.",
+    "el.",
+    "evt.",
+    "ev.",
+    "f.eks.",
+    "fig.",
+    "inkl.",
+    "jf.",
+    "jfr.",
+    "kap.",
+    "kl.",
+    "mht.",
+    "mill.",
+    "mrd.",
+    "nr.",
+    "o.l.",
+    "pr.",
+    "s.",
+    "st.",
+    "ift.",
+    "iht.",
+    "vs.",
+}
+# Words that cannot end a sentence: after them the sentence goes on even when the next line
+# starts with a capital ("ved\nSt. Olavs hospital", "i\nMidt-Norge").
+_FUNCTION_WORDS = {
+    "av",
+    "at",
+    "de",
+    "den",
+    "det",
+    "eller",
+    "en",
+    "enn",
+    "et",
+    "etter",
+    "for",
+    "fra",
+    "hos",
+    "i",
+    "med",
+    "mellom",
+    "mot",
+    "og",
+    "om",
+    "på",
+    "som",
+    "til",
+    "under",
+    "ved",
+}
+# Words after a hyphen at line end that show the hyphen is a real one: "helse- og omsorg".
+_HYPHEN_CONJUNCTIONS = {"og", "eller", "samt"}
+
+# A number as tables print it: "1 309" is two tokens, "12,5", "(58", "%)", "2019–2024".
+_NUMBER_TOKEN = re.compile(r"^[(\[]?[-+–]?\d[\d.,–-]*[%)\]]*[.,;:]?$")
+# A line starting with a number that goes on with the sentence ("2 prosentpoeng", "25 %"),
+# but not a footnote ("52 Meld. St. 9") or a numbered heading ("2. Metode").
+_NUMBER_CONTINUES = re.compile(
+    r"^(?:\d{1,3}(?:[  ]\d{3})+|\d+)(?:,\d+)?(?=\s*%|\s+[a-zæøåäöüé]|\s*[,;)]|$)"
+    r"|^(?:19|20)\d\d\.(?=\s|$)"  # a year ending the sentence: "i oktober\n2025."
+)
+_ORDINAL_END = re.compile(r"(?:^|\s)\d{1,2}\.$")
+_MONTHS = {
+    "januar",
+    "februar",
+    "mars",
+    "april",
+    "mai",
+    "juni",
+    "juli",
+    "august",
+    "september",
+    "oktober",
+    "november",
+    "desember",
+}
+# Captions start a line of their own even after a line that runs on.
+_CAPTION = re.compile(r"^(?:Figur|Tabell|Kilde|Vedlegg)\b")
+# A line at least this long was wrapped by the layout, not ended by the author.
+_WRAPPED_LINE = 60
+_WRAPPED_BULLET_LINE = 75
+_LOWER_START = re.compile(r"^[«\"“]?[a-zæøåäöüé]")
+_UPPER_START = re.compile(r"^[«\"“]?[A-ZÆØÅÄÖÜÉ]")
+_LOWER_WORD = re.compile(r"^[a-zæøåäöüé]{2,}$")
+
+
+def normalise_chars(text: str) -> str:
+    """Character-level clean-up only: NFC, plain spaces, no soft hyphens, one space runs.
+
+    Line breaks are kept as they are (``\\r\\n`` and ``\\r`` become ``\\n``).
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = unicodedata.normalize("NFC", text).translate(_TRANSLATE)
+    return re.sub(r"[ ]{2,}", " ", text)
+
+
+def clean_text(raw: str) -> str:
+    """Clean extracted text: whole sentences, paragraphs split by one blank line."""
+    text = normalise_chars(raw).replace("\f", "\n\n")
+    lines = [_tidy_line(line) for line in text.split("\n")]
+    items = _items(lines)
+    if not items:
+        return ""
+    double = _double_spaced([gap for _, gap in items[1:]])
+    paragraph_gap = 2 if double else 1
+
+    out: list[str] = [items[0][0]]
+    prev_line = items[0][0]  # the previous physical line: its length shows a wrap
+    for line, gap in items[1:]:
+        joined = _join(out[-1], prev_line, line, hard=gap >= paragraph_gap)
+        if joined is not None:
+            out[-1] = joined
+        elif gap >= paragraph_gap or (double and gap == 1 and _paragraph_end(out[-1])):
+            out.append("\n\n" + line)
+        else:
+            out.append("\n" + line)
+        prev_line = line
+    text = "".join(out)
+    text = re.sub(r"[ ]{2,}", " ", text)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def _tidy_line(line: str) -> str:
+    line = line.strip()
+    line = _PRIVATE_BULLET.sub("•", line)
+    return _PRIVATE_USE.sub("", line).strip()
+
+
+def _items(lines: list[str]) -> list[tuple[str, int]]:
+    """Non-empty lines with the number of blank lines before each; link-only lines dropped."""
+    items: list[tuple[str, int]] = []
+    gap = 0
+    for line in lines:
+        if not line or _URL_LINE.match(line):
+            gap += 1
+            continue
+        items.append((line, gap))
+        gap = 0
+    return items
+
+
+def _double_spaced(gaps: list[int]) -> bool:
+    """True for text with a blank line after (nearly) every line, as many PDF tools write.
+
+    There a single blank line says nothing, and only longer gaps mark paragraphs.
+    """
+    if len(gaps) < 4:
+        return False
+    return sum(1 for g in gaps if g == 1) >= 0.6 * len(gaps)
+
+
+def _join(prev: str, prev_line: str, line: str, hard: bool = False) -> str | None:
+    """``prev`` and ``line`` as one line if ``line`` continues the text of ``prev``, else None.
+
+    ``prev`` is the text so far (maybe several lines), ``prev_line`` the physical line that
+    ends it; ``hard`` says a paragraph gap lies between them (a title, or a page break).
+    """
+    if _is_list_item(line) or _is_numeric(line) or _CAPTION.match(line):
+        return None
+    if _is_numeric(prev_line):
+        return None
+    hyphenated = _join_hyphen(prev, line)
+    if hyphenated is not None:
+        return hyphenated
+    if not re.search(r"[^\W_]", prev_line):  # "?" or "•" alone: a slide fragment
+        return None
+    if _ORDINAL_END.search(prev_line) and line.split(maxsplit=1)[0].lower() in _MONTHS:
+        return prev + " " + line  # "25.\nseptember 2025"
+    if _ends_sentence(prev_line):
+        return None
+    if _LOWER_START.match(line) or line.startswith(("(", "%")):
+        return prev + " " + line
+    if _NUMBER_CONTINUES.match(line) and _number_may_follow(prev_line):
+        return prev + " " + line
+    if _is_label(line):  # "Svaralternativer:" starts a block of its own
+        return None
+    if _UPPER_START.match(line) and (
+        _runs_on(prev_line) or (not hard and _wrapped(prev, prev_line))
+    ):
+        return prev + " " + line
+    return None
+
+
+def _is_label(line: str) -> bool:
+    return line.endswith(":") and len(line) <= 40 and bool(_UPPER_START.match(line))
+
+
+def _wrapped(prev: str, prev_line: str) -> bool:
+    """A long line of running text that stops at a word: the layout wrapped it.
+
+    A bullet item may end without a full stop, so its lines must be longer to count.
+    """
+    if not re.search(r"[^\W\d_]$", prev_line):
+        return False
+    if _is_list_item(prev.rsplit("\n", 1)[-1]):
+        return len(prev_line) >= _WRAPPED_BULLET_LINE
+    return len(prev_line) >= _WRAPPED_LINE
+
+
+def _number_may_follow(line: str) -> bool:
+    """A number on the next line goes on with this one ("økning på / 2 prosentpoeng").
+
+    Short lines ending in a plain word are slide or table fragments, and a line ending in a
+    bracket or quote ends a caption or a reference; the number then starts something new.
+    """
+    if _runs_on(line) or re.search(r"[\d(]$", line):
+        return True
+    return len(line) >= _WRAPPED_LINE and bool(re.search(r"[^\W\d_]$", line))
+
+
+def _join_hyphen(prev: str, line: str) -> str | None:
+    """Join a word broken at a hyphen at line end, keeping the hyphen where it is real."""
+    if re.search(r"\d–$", prev) and line[:1].isdigit():  # "2032–\n2033"
+        return prev + line
+    match = re.search(r"(\S+)-$", prev)
+    if not match or not re.match(r"[^\W_]", line):
+        return None
+    head = match.group(1)
+    first_word = line.split(maxsplit=1)[0]
+    if first_word in _HYPHEN_CONJUNCTIONS:  # "helse- og omsorgstjenesten"
+        return prev + " " + line
+    if _LOWER_WORD.match(head) and _LOWER_START.match(line):  # "sam-\nhandling"
+        return prev[:-1] + line
+    # "Midt-Norge", "IT-kostnadene", "e-helse", "2023-undersøkelsen", links
+    return prev + line
+
+
+def _runs_on(line: str) -> bool:
+    """The line ends where no sentence can end: after a comma, a word like "i" or "ved", or
+    an abbreviation ("St.\nOlavs")."""
+    if line.endswith((",", ";")):
+        return True
+    word = _last_word(line)
+    return word in _FUNCTION_WORDS or word in _ABBREVIATIONS
+
+
+def _ends_sentence(line: str) -> bool:
+    if not _FINAL.search(line):
+        return False
+    return _last_word(line) not in _ABBREVIATIONS
+
+
+def _paragraph_end(line: str) -> bool:
+    """In double-spaced text: a line ending a sentence probably ends its paragraph too."""
+    last_line = line.rsplit("\n", 1)[-1]
+    return _ends_sentence(last_line) and not _is_list_item(last_line)
+
+
+def _last_word(line: str) -> str:
+    parts = line.rsplit(maxsplit=1)
+    return parts[-1].lower() if parts else ""
+
+
+def _is_list_item(line: str) -> bool:
+    return bool(_BULLET.match(line) or _ENUMERATOR.match(line))
+
+
+def _is_numeric(line: str) -> bool:
+    """Mostly numbers: a table row (or a page number) that must stay a line of its own."""
+    if line.endswith("."):  # a sentence that happens to hold numbers ("(52 %) i 2024.")
+        return False
+    tokens = line.split()
+    numbers = sum(1 for t in tokens if _NUMBER_TOKEN.match(t))
+    words = sum(1 for t in tokens if re.search(r"[^\W\d_]", t))
+    if numbers == 1 and len(tokens) == 1:
+        return True
+    return numbers >= 2 and numbers >= words

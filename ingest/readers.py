@@ -1,0 +1,326 @@
+"""Read one source file (PDF, text, Markdown, Word) into cleaned pages.
+
+Every way a file can be unreadable ends in ``SkipFile`` with one line that names the file and
+says what to do, so ingest can report it and go on with the rest of the corpus.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from kilde.errors import ConfigError, SkipFile
+from kilde.types import Page
+
+from .clean import clean_text, normalise_chars
+
+SUPPORTED = (".pdf", ".txt", ".md", ".docx")
+CATALOG_NAME = "catalog.toml"
+TITLE_MAX = 150
+# A text file with more control characters than this share is binary with a text name.
+_CONTROL_SHARE_MAX = 0.01
+
+
+@dataclass(frozen=True)
+class SourceText:
+    """The cleaned pages of one file and what the reader noticed on the way."""
+
+    file: str
+    pages: tuple[Page, ...]
+    paged: bool  # False for a text with no page breaks (one Page with page=None)
+    title_hint: str | None
+    warnings: tuple[str, ...]
+
+
+def iter_sources(corpus_dir: Path) -> list[Path]:
+    """Supported files under ``corpus_dir``, recursively, sorted by relative path.
+
+    Hidden files and folders, Word's lock files (``~$x.docx``) and the catalog are left out.
+    """
+    corpus_dir = Path(corpus_dir)
+    if not corpus_dir.is_dir():
+        raise ConfigError(f"corpus folder {corpus_dir} does not exist; give a folder of documents")
+    found = []
+    for path in corpus_dir.rglob("*"):
+        rel = path.relative_to(corpus_dir)
+        if any(part.startswith(".") for part in rel.parts) or path.name.startswith("~$"):
+            continue
+        if path.name == CATALOG_NAME or path.suffix.lower() not in SUPPORTED:
+            continue
+        if path.is_file():
+            found.append(path)
+    return sorted(found, key=lambda p: p.relative_to(corpus_dir).as_posix())
+
+
+def read_source(path: Path, rel: str) -> SourceText:
+    """Read ``path`` into cleaned pages; ``rel`` (corpus-relative, "/"-separated) names it."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED:
+        raise SkipFile(f"{rel}: unsupported file type; convert it to {', '.join(SUPPORTED)}")
+    if not path.is_file():
+        raise SkipFile(f"{rel}: not found or not a file; check the corpus folder")
+    if suffix == ".pdf":
+        return _read_pdf(path, rel)
+    if suffix == ".docx":
+        return _read_docx(path, rel)
+    return _read_text(path, rel)
+
+
+# --- PDF ---------------------------------------------------------------------------------
+
+
+def _read_pdf(path: Path, rel: str) -> SourceText:
+    from pypdf import PasswordType, PdfReader
+    from pypdf.errors import DependencyError, FileNotDecryptedError
+
+    with _quiet_pypdf():
+        try:
+            reader = PdfReader(path)
+            if reader.is_encrypted:
+                # An owner password alone only restricts editing; the empty user password
+                # opens the file for reading.
+                if reader.decrypt("") == PasswordType.NOT_DECRYPTED:
+                    raise SkipFile(_password_message(rel))
+            n_pages = len(reader.pages)
+        except SkipFile:
+            raise
+        except (FileNotDecryptedError, DependencyError, NotImplementedError) as exc:
+            if isinstance(exc, FileNotDecryptedError):
+                raise SkipFile(_password_message(rel)) from exc
+            raise SkipFile(
+                f"{rel}: uses an encryption this program cannot open; "
+                "save an unprotected copy and ingest again"
+            ) from exc
+        except Exception as exc:  # pypdf raises many kinds of errors on damaged files
+            raise SkipFile(
+                f"{rel}: not a readable PDF ({_reason(exc)}); "
+                "open and re-save it as PDF, then ingest again"
+            ) from exc
+        if n_pages == 0:
+            raise SkipFile(f"{rel}: the PDF has no pages; check the file")
+
+        labels = _page_labels(reader, n_pages)
+        pages: list[Page] = []
+        notes: list[str] = []
+        broken = 0
+        for i in range(n_pages):
+            try:
+                raw = reader.pages[i].extract_text() or ""
+            except Exception as exc:  # one bad page should not cost the whole document
+                broken += 1
+                notes.append(f"{rel} p. {i + 1}: text could not be read ({_reason(exc)})")
+                continue
+            text = clean_text(raw)
+            if not text:
+                notes.append(
+                    f"{rel} p. {i + 1}: no text layer (scanned?); OCR is not supported yet"
+                )
+                continue
+            pages.append(Page(file=rel, page=i + 1, page_label=labels[i], text=text))
+        title = _pdf_title(reader)
+
+    if not pages and broken:
+        raise SkipFile(
+            f"{rel}: not a readable PDF (no page could be read); "
+            "open and re-save it as PDF, then ingest again"
+        )
+    if not pages:
+        raise SkipFile(
+            f"{rel}: no text in any of its {n_pages} pages (scanned?); "
+            "OCR is not supported yet, so add a PDF with a text layer"
+        )
+    return SourceText(rel, tuple(pages), True, title, tuple(notes))
+
+
+def _password_message(rel: str) -> str:
+    return f"{rel}: encrypted with a user password; save an unprotected copy and ingest again"
+
+
+def _page_labels(reader, n_pages: int) -> list[str | None]:
+    """Printed page labels ("iv", "12"); None where the PDF's label table is broken."""
+    try:
+        labels = list(reader.page_labels)
+    except Exception:
+        return [None] * n_pages
+    if len(labels) != n_pages:
+        return [None] * n_pages
+    return [label or None for label in labels]
+
+
+def _pdf_title(reader) -> str | None:
+    try:
+        title = reader.metadata.title if reader.metadata else None
+    except Exception:
+        return None
+    if not isinstance(title, str):
+        return None
+    # Word's PDF export writes its window title ("Microsoft Word - notat.docx").
+    title = re.sub(r"^Microsoft (?:Word|PowerPoint) - ", "", title.strip())
+    return _short_title(title)
+
+
+@contextmanager
+def _quiet_pypdf() -> Iterator[None]:
+    """Silence pypdf's log lines and warnings about damaged files; errors still raise."""
+    logger = logging.getLogger("pypdf")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.setLevel(level)
+
+
+def _reason(exc: Exception) -> str:
+    message = " ".join(str(exc).split())[:80]
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
+# --- plain text and Markdown ---------------------------------------------------------------
+
+
+def _read_text(path: Path, rel: str) -> SourceText:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SkipFile(f"{rel}: cannot be read ({exc.strerror}); check its permissions") from exc
+    text, encoding = _decode(data, rel)
+    notes = []
+    if encoding not in ("utf-8", "utf-16"):
+        notes.append(f"{rel}: not UTF-8; read as {encoding}")
+    if not text.strip():
+        raise SkipFile(f"{rel}: the file is empty; add text or remove it")
+
+    paged = "\f" in text
+    pages: list[Page] = []
+    if paged:
+        # A form feed is a page break, as pdftotext writes it; a trailing one ends the last
+        # page. Empty pages keep their number so that later pages keep theirs.
+        for i, part in enumerate(text.split("\f")):
+            cleaned = clean_text(part)
+            if cleaned:
+                pages.append(Page(file=rel, page=i + 1, page_label=str(i + 1), text=cleaned))
+    else:
+        cleaned = clean_text(text)
+        if cleaned:
+            pages.append(Page(file=rel, page=None, page_label=None, text=cleaned))
+    if not pages:
+        raise SkipFile(f"{rel}: the file has no text; add text or remove it")
+    title = _first_line(pages[0].text, path.suffix)
+    return SourceText(rel, tuple(pages), paged, title, tuple(notes))
+
+
+def _decode(data: bytes, rel: str) -> tuple[str, str]:
+    """The text of ``data`` and the encoding used: UTF-8, else cp1252, else Latin-1."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with BOM (Windows Notepad)
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError as exc:
+            raise SkipFile(
+                f"{rel}: damaged UTF-16 text; save it as UTF-8 and ingest again"
+            ) from exc
+    if b"\x00" in data:
+        raise SkipFile(_binary_message(rel))
+    for encoding in ("utf-8-sig", "cp1252", "latin-1"):
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if _control_share(text) > _CONTROL_SHARE_MAX:
+            raise SkipFile(_binary_message(rel))
+        return text, "utf-8" if encoding == "utf-8-sig" else encoding
+    raise SkipFile(_binary_message(rel))  # unreachable: Latin-1 decodes any bytes
+
+
+def _control_share(text: str) -> float:
+    if not text:
+        return 0.0
+    controls = sum(1 for ch in text if ch not in "\t\n\r\f" and unicodedata.category(ch) == "Cc")
+    return controls / len(text)
+
+
+def _binary_message(rel: str) -> str:
+    return f"{rel}: binary data, not text; give it the right file extension or remove it"
+
+
+def _first_line(text: str, suffix: str) -> str | None:
+    """The first line of the cleaned text, where a title wrapped over lines is whole."""
+    for line in text.splitlines():
+        line = line.strip()
+        if suffix.lower() == ".md":
+            line = line.lstrip("#").strip()
+        if line:
+            return _short_title(line)
+    return None
+
+
+def _short_title(title: str) -> str | None:
+    title = " ".join(title.split())
+    if not title:
+        return None
+    if len(title) <= TITLE_MAX:
+        return title
+    cut = title[:TITLE_MAX].rsplit(" ", 1)[0]
+    return cut + "…"
+
+
+# --- Word --------------------------------------------------------------------------------
+
+
+def _read_docx(path: Path, rel: str) -> SourceText:
+    import docx
+    from docx.table import Table
+
+    try:
+        document = docx.Document(str(path))
+        blocks: list[str] = []
+        for item in document.iter_inner_content():
+            if isinstance(item, Table):
+                rows = [_table_row(row) for row in item.rows]
+                rows = [row for row in rows if row]
+                if rows:
+                    blocks.append("\n".join(rows))
+            else:
+                line = _one_line(item.text)
+                if line:
+                    blocks.append(line)
+        core_title = document.core_properties.title
+    except Exception as exc:  # python-docx and zipfile raise many kinds on damaged files
+        raise SkipFile(
+            f"{rel}: not a readable Word file ({_reason(exc)}); "
+            "open and re-save it as .docx, then ingest again"
+        ) from exc
+    if not blocks:
+        raise SkipFile(f"{rel}: the document has no text; add text or remove it")
+    # Word paragraphs are real paragraphs, so they are not reflowed like PDF lines.
+    text = "\n\n".join(blocks)
+    title = _short_title(normalise_chars(core_title or "")) or _short_title(blocks[0])
+    page = Page(file=rel, page=None, page_label=None, text=text)
+    return SourceText(rel, (page,), False, title, ())
+
+
+def _table_row(row) -> str:
+    """One table row as one line, cells joined by " | "; merged cells counted once."""
+    cells = []
+    seen: list = []  # the cells' XML elements; a merged cell repeats the same element
+    for cell in row.cells:
+        if any(cell._tc is tc for tc in seen):
+            continue
+        seen.append(cell._tc)
+        text = _one_line(cell.text)
+        if text:
+            cells.append(text)
+    return " | ".join(cells)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(normalise_chars(text).split())

