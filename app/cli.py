@@ -112,6 +112,9 @@ def _retrieval(p: argparse.ArgumentParser) -> None:
     p.add_argument("--year-from", type=int, help="only documents from this year on")
     p.add_argument("--year-to", type=int, help="only documents up to this year")
     p.add_argument("--retriever", choices=("bm25", "dense", "hybrid"))
+    p.add_argument(
+        "--embedder", help="embedder to query with (default: the one the index was built with)"
+    )
 
 
 def _settings(args: argparse.Namespace, **extra) -> Settings:
@@ -279,7 +282,26 @@ def _parse_value(text: str):
 
 
 def cmd_app(args: argparse.Namespace) -> int:
-    raise KildeError("kilde app is not built yet")
+    """Replace this process with ``python -m streamlit run app/ui.py -- --index DIR ...``, so
+    that Ctrl-C and a terminate signal reach the server directly."""
+    import os
+
+    from kilde.app.ui_logic import streamlit_command
+
+    settings = _settings(args, corpus_dir=args.corpus)  # a bad kilde.toml fails here, plainly
+    if not 0 < args.port < 65536:
+        raise KildeError(f"--port {args.port} is not a port number; give 1-65535")
+    command = streamlit_command(
+        sys.executable,
+        Path(__file__).with_name("ui.py"),
+        port=args.port,
+        index_dir=settings.index_dir,
+        corpus_dir=args.corpus,
+        config=str(args.config) if args.config else None,
+    )
+    print(f"kilde: starter chatten på http://localhost:{args.port}", file=sys.stderr, flush=True)
+    os.execv(sys.executable, command)
+    return 0  # not reached
 
 
 if __name__ == "__main__":

@@ -43,8 +43,9 @@ class Engine:
         if embedder.id != store.embedder_id:
             raise IndexMismatchError(
                 f"the index at {settings.index_dir} was built with {store.embedder_id}, not "
-                f"{embedder.id}; re-ingest with this embedder into a new --index folder, or "
-                "drop --embedder"
+                f"{embedder.id}; re-ingest with {embedder.id} "
+                f"(kilde ingest CORPUS --index NEW_FOLDER --embedder ...) or query with the "
+                "embedder the index was built with"
             )
         return cls(settings, store, embedder)
 

@@ -13,9 +13,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from kilde.eval.evidence import chunk_holds, normalize, overlaps, quote_on_page, words
-
 from kilde.errors import KildeError
+from kilde.eval.evidence import chunk_holds, normalize, overlaps, quote_on_page, words
 
 if TYPE_CHECKING:
     from kilde.eval.gold import GoldItem

@@ -83,6 +83,13 @@ def ingest(
         raise KildeError(f"corpus folder {corpus_dir} does not exist; give a folder of documents")
     params = params or ChunkingParams()
     report = IngestReport(index_dir=str(index_dir))
+    fitted = params.fitted(embedder.max_tokens)
+    if fitted != params:
+        report.warnings.append(
+            f"chunk size {params.chunk_size} is more than {embedder.id} reads; "
+            f"using {fitted.chunk_size} tokens"
+        )
+        params = fitted
     index_dir.mkdir(parents=True, exist_ok=True)
     with _lock(index_dir):
         previous = _reusable(index_dir, embedder, params, report)
@@ -99,7 +106,7 @@ def ingest(
             seen = {p.relative_to(corpus_dir).as_posix() for p in sources}
             report.removed_files = sorted(set(previous.docs) - seen)
 
-        _embed_missing(entries, embedder, report, progress)
+        _embed_missing(entries, embedder, params, report, progress)
 
         ordered = [entries[rel] for rel in sorted(entries)]
         chunks = [c for e in ordered for c in e.chunks]
@@ -114,12 +121,17 @@ def ingest(
             "chunking": params.as_dict(),
             "corpus_dir": str(corpus_dir.resolve()),
             "files": {
-                rel: {"doc": asdict(e.doc), "chunks": len(e.chunks)}
+                rel: {
+                    "doc": asdict(e.doc),
+                    "chunks": len(e.chunks),
+                    "title_from_catalog": rel in catalog,
+                }
                 for rel, e in zip(sorted(entries), ordered, strict=True)
             },
             "skipped": report.skipped,
         }
-        write_generation(index_dir, manifest, chunks, pages, vectors)
+        index_texts = [params.index_text(c) for c in chunks]
+        write_generation(index_dir, manifest, chunks, pages, vectors, index_texts)
     report.documents = len(entries)
     report.pages = len(pages)
     report.chunks = len(chunks)
@@ -157,7 +169,7 @@ def _read_one(
 ) -> _FileEntry | None:
     sha = sha256_file(path)
     old_doc = previous.docs.get(rel) if previous else None
-    if old_doc is not None and old_doc.sha256 == sha:
+    if old_doc is not None and old_doc.sha256 == sha and _same_title(previous, rel, catalog):
         return _reuse(previous, rel, catalog, report)
     try:
         source = read_source(path, rel)
@@ -179,6 +191,15 @@ def _read_one(
     return _FileEntry(doc=doc, pages=list(source.pages), chunks=chunks, vectors=None)
 
 
+def _same_title(previous: IndexStore, rel: str, catalog: dict) -> bool:
+    """Stored vectors embed the title too, so a catalog change of title means re-embedding."""
+    entry = catalog.get(rel)
+    was_from_catalog = previous.manifest["files"][rel].get("title_from_catalog", False)
+    if entry is None:
+        return not was_from_catalog
+    return was_from_catalog and entry.title == previous.docs[rel].title
+
+
 def _reuse(previous: IndexStore, rel: str, catalog: dict, report: IngestReport) -> _FileEntry:
     rows = previous.chunk_rows(rel)
     old = previous.docs[rel]
@@ -193,7 +214,11 @@ def _reuse(previous: IndexStore, rel: str, catalog: dict, report: IngestReport) 
 
 
 def _embed_missing(
-    entries: dict[str, _FileEntry], embedder: Embedder, report: IngestReport, progress: bool
+    entries: dict[str, _FileEntry],
+    embedder: Embedder,
+    params: ChunkingParams,
+    report: IngestReport,
+    progress: bool,
 ) -> None:
     todo = [e for e in entries.values() if e.vectors is None]
     total = sum(len(e.chunks) for e in todo)
@@ -202,7 +227,7 @@ def _embed_missing(
         for entry in todo:
             parts = []
             for at in range(0, len(entry.chunks), EMBED_BATCH):
-                batch = [c.text for c in entry.chunks[at : at + EMBED_BATCH]]
+                batch = [params.index_text(c) for c in entry.chunks[at : at + EMBED_BATCH]]
                 parts.append(embedder.embed_passages(batch))
                 bar.update(len(batch))
             entry.vectors = np.concatenate(parts).astype(np.float32)

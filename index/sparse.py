@@ -58,7 +58,9 @@ class Bm25Index:
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every chunk for ``query`` (zeros when nothing matches)."""
+        if not self.size:  # an unfitted bm25s model has no vocabulary at all
+            return np.zeros(0, dtype=np.float32)
         tokens = [t for t in analyze(query) if t in self._model.vocab_dict]
-        if not self.size or not tokens:
+        if not tokens:
             return np.zeros(self.size, dtype=np.float32)
         return np.asarray(self._model.get_scores(tokens), dtype=np.float32)

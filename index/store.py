@@ -118,8 +118,11 @@ def write_generation(
     chunks: list[Chunk],
     pages: list[Page],
     vectors: np.ndarray,
+    index_texts: list[str] | None = None,
 ) -> Path:
-    """Write a complete generation beside the live one and publish it atomically."""
+    """Write a complete generation beside the live one and publish it atomically.
+
+    ``index_texts`` are what BM25 indexes for each chunk (default: the chunk text)."""
     index_dir = Path(index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
     building = index_dir / f".building-{os.getpid()}"
@@ -132,7 +135,8 @@ def write_generation(
     np.save(building / "vectors.npy", np.asarray(vectors, dtype=np.float32))
     DenseIndex.build(vectors, manifest["embedder"]["dim"]).save(building / "dense.faiss")
     (building / "bm25").mkdir()
-    Bm25Index.build([c.text for c in chunks]).save(building / "bm25")
+    texts = index_texts if index_texts is not None else [c.text for c in chunks]
+    Bm25Index.build(texts).save(building / "bm25")
     (building / "manifest.json").write_text(
         json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8"
     )

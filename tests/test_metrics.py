@@ -3,10 +3,10 @@
 import math
 
 import pytest
-from kilde.eval.gold import Evidence, GoldItem
-from kilde.eval.metrics import aggregate, evaluate, percentile, score_item, token_f1
 
 from kilde.errors import KildeError
+from kilde.eval.gold import Evidence, GoldItem
+from kilde.eval.metrics import aggregate, evaluate, percentile, score_item, token_f1
 
 Q1 = "Regjeringen vil styrke samhandlingen mellom kommunene og sykehusene i hele landet."
 Q2 = "Tilskuddet til hver kommune utgjør 39 200 kroner i 2024."

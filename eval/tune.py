@@ -1,0 +1,85 @@
+"""Retrieval grid search on a gold set, over an existing index (no re-embedding).
+
+    python -m kilde.eval.tune --gold eval/gold/kilde.jsonl --index DIR [--grid dense_weight=0.3,0.5]
+
+Prints hit@1/5/10 and MRR@10 for each combination, so that fusion weights, candidate depth and
+k are chosen by measurement. Only answerable items count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+from pathlib import Path
+
+from kilde.app.engine import Engine
+from kilde.app.serialize import retrieved_to_dict
+from kilde.config import Settings
+
+from .gold import load_gold
+from .metrics import score_item
+
+
+def retrieval_metrics(engine: Engine, gold, k: int = 10) -> dict[str, float]:
+    scores = []
+    for item in gold:
+        if not item.answerable:
+            continue
+        hits = engine.retriever.retrieve(item.question, k)
+        pred = {
+            "id": item.id,
+            "answer": "",
+            "refused": False,
+            "citations": [],
+            "retrieved": [retrieved_to_dict(h) for h in hits],
+            "latency_ms": 0.0,
+        }
+        scores.append(score_item(item, pred))
+    n = len(scores) or 1
+    return {
+        key: sum(s[key] or 0 for s in scores) / n for key in ("hit@1", "hit@5", "hit@10", "rr@10")
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--gold", type=Path, required=True)
+    parser.add_argument("--index", required=True)
+    parser.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        help="KEY=V1,V2,... (repeatable); e.g. retriever=bm25,dense,hybrid",
+    )
+    args = parser.parse_args(argv)
+    gold = load_gold(args.gold)
+    base = Engine.open(Settings().with_values(index_dir=args.index))
+    axes = []
+    for spec in args.grid:
+        key, _, values = spec.partition("=")
+        axes.append([(key, _cast(v)) for v in values.split(",")])
+    for combo in itertools.product(*axes) if axes else [()]:
+        engine = base.with_settings(base.settings.with_values(**dict(combo)))
+        m = retrieval_metrics(engine, gold)
+        label = " ".join(f"{k}={v}" for k, v in combo) or "defaults"
+        print(
+            f"{label:50s} hit@1 {m['hit@1']:.3f} hit@5 {m['hit@5']:.3f} "
+            f"hit@10 {m['hit@10']:.3f} MRR@10 {m['rr@10']:.3f}",
+            flush=True,
+        )
+    return 0
+
+
+def _cast(text: str):
+    if text in ("true", "false"):
+        return text == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
