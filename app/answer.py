@@ -3,8 +3,8 @@
 No language model is available offline, so an answer is at most ``max_sentences`` source
 sentences (``max_answer_chars`` in all), scored against the question lexically (stemmed,
 idf-weighted term coverage) and with the embedder (the cosine of the sentence, or of its
-passage). When the best evidence scores under ``refusal_threshold``, kilde refuses and still
-returns the nearest passages.
+passage). When the documents cover too little of the question (see ``evidence``), kilde
+refuses and still returns the nearest passages.
 """
 
 from __future__ import annotations
@@ -30,12 +30,67 @@ from . import followup
 from .citations import make_citation, squash, verify
 from .sentences import sentence_spans
 
-_QUANTITY = re.compile(
-    r"\b(hvor (mange|mye|stor|store|høy|høye|lang|lenge)|andel|prosent|antall|når|hvilket år"
-    r"|hvilken dato|dato|kostet|koste|kostnad\w*|beløp|tall)\b",
+# Weights of the sentence score, chosen on the gold set (docs/tuning.md).
+W_PASSAGE = 0.5  # cosine of the sentence's passage with the question
+W_RANK = 0.1  # prior for the passage's retrieval rank
+W_CONTEXT = 0.5  # share of the previous sentence's match a sentence inherits
+W_NOVELTY = 0.2  # share of the sentence's words that the question does not have
+W_SHAPE = 0.3  # the sentence holds what the question asks for (a figure, a date, a name)
+P_SHAPE = 0.3  # penalty for headings and reference lines, which answer nothing
+KEEP_RATIO = 0.85  # a further sentence must score this share of the best one
+
+_NUMBER_Q = re.compile(
+    r"\b(hvor (mange|mye|stor|store|høy|høye|lang|lenge|langt)|andel\w*|prosent\w*|antall"
+    r"|kostet|koste|kostnad\w*|beløp|tall|skår\w*|nivå)\b",
     re.IGNORECASE,
 )
-_HAS_FIGURE = re.compile(r"\d")
+_DATE_Q = re.compile(r"\b(når|hvilket år|hvilken dato|dato|tidspunkt)\b", re.IGNORECASE)
+_ENTITY_Q = re.compile(r"\b(hvem|hvilke[nt]?|hva heter)\b", re.IGNORECASE)
+_FIGURE = re.compile(r"\d")
+_DATE = re.compile(
+    r"\b(\d{1,2}\.\s*(jan|feb|mar|apr|mai|jun|jul|aug|sep|okt|nov|des)\w*|(19|20)\d\d)\b",
+    re.IGNORECASE,
+)
+_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-ZÆØÅ][\wæøåÆØÅ.-]+")
+_REFERENCE_LINE = re.compile(r"(hentedato|https?://|www\.|<[^>]+>|\bISBN\b)", re.IGNORECASE)
+
+
+def question_kind(question: str) -> str:
+    """What shape of fact the question wants: number, date, entity or other."""
+    if _DATE_Q.search(question):
+        return "date"
+    if _NUMBER_Q.search(question):
+        return "number"
+    if _ENTITY_Q.search(question):
+        return "entity"
+    return "other"
+
+
+def answer_shape_bonus(kind: str, sentence: str, question: str) -> float:
+    """Reward a sentence that holds the kind of fact asked for; punish non-answers."""
+    bonus = 0.0
+    if kind == "number" and _FIGURE.search(sentence):
+        bonus += W_SHAPE
+    elif kind == "date" and _DATE.search(sentence):
+        bonus += W_SHAPE
+    elif kind == "entity":
+        asked = set(question.lower().split())
+        names = [m for m in _NAME.findall(sentence) if m.lower() not in asked]
+        if names:
+            bonus += W_SHAPE * min(1.0, len(names) / 2)
+    if len(sentence.split()) < 5 and not (kind in ("number", "date") and _FIGURE.search(sentence)):
+        bonus -= P_SHAPE  # a heading names a topic; it does not answer
+    if _REFERENCE_LINE.search(sentence):
+        bonus -= P_SHAPE
+    return bonus
+
+
+def _near_duplicate(a: str, b: str) -> bool:
+    """The same statement twice (two overlapping chunks, or two documents quoting it)."""
+    wa, wb = set(a.lower().split()), set(b.lower().split())
+    if not wa or not wb:
+        return False
+    return len(wa & wb) / min(len(wa), len(wb)) > 0.7
 
 
 class Answerer(Protocol):
@@ -71,6 +126,7 @@ class ExtractiveAnswerer:
         self.retriever = retriever
         self.settings = settings
         self._idf = _idf_table(store)
+        self._rows = {c.chunk_id: i for i, c in enumerate(store.chunks)}
 
     def answer(
         self, question: str, history: Sequence[str] = (), filters: Filters | None = None
@@ -79,10 +135,10 @@ class ExtractiveAnswerer:
         query = followup.resolve(question, history)
         retrieved = self.retriever.retrieve(query, max(self.settings.top_k, 10), filters)
         query_vector = self.embedder.embed_query(query)
+        evidence = self.evidence(query, retrieved)
         candidates = self._candidates(query, question, query_vector, retrieved)
         chosen = self._choose(candidates)
-        best = chosen[0].score if chosen else float("-inf")
-        if not chosen or best < self.settings.refusal_threshold:
+        if not chosen or self._too_weak(evidence):
             return Answer(
                 question=question,
                 answer=REFUSAL_TEXT,
@@ -90,7 +146,7 @@ class ExtractiveAnswerer:
                 retrieved=tuple(retrieved),
                 latency_ms=(time.perf_counter() - started) * 1000,
                 search_query=query,
-                meta={"best_score": best},
+                meta=evidence,
             )
         sentences: list[AnswerSentence] = []
         citations: list[Citation] = []
@@ -122,7 +178,26 @@ class ExtractiveAnswerer:
             retrieved=tuple(retrieved),
             latency_ms=(time.perf_counter() - started) * 1000,
             search_query=query,
-            meta={"best_score": best},
+            meta=evidence,
+        )
+
+    def evidence(self, query: str, retrieved: Sequence[Retrieved]) -> dict[str, float]:
+        """How well the documents cover the question, from its idf-weighted terms:
+        ``unknown`` is the share no document has at all; ``coverage`` the largest share one
+        of the top passages holds. Refusal is decided on these two."""
+        terms = set(analyze(query))
+        total = sum(self._weight(t) for t in terms) or 1.0
+        unknown = sum(self._weight(t) for t in terms if t not in self._idf) / total
+        coverage = 0.0
+        for hit in retrieved[: self.settings.answer_passages]:
+            held = terms & set(analyze(hit.chunk.text))
+            coverage = max(coverage, sum(self._weight(t) for t in held) / total)
+        return {"unknown": unknown, "coverage": coverage}
+
+    def _too_weak(self, evidence: dict[str, float]) -> bool:
+        return (
+            evidence["unknown"] >= self.settings.refuse_unknown_share
+            or evidence["coverage"] < self.settings.refuse_min_coverage
         )
 
     def _candidates(
@@ -136,28 +211,37 @@ class ExtractiveAnswerer:
         # The follow-up's own words weigh double: they say what changed.
         own_terms = set(analyze(question))
         total = sum(self._weight(t) * (2 if t in own_terms else 1) for t in terms) or 1.0
-        wants_figure = bool(_QUANTITY.search(question))
-        rows = {c.chunk_id: i for i, c in enumerate(self.store.chunks)}
+        kind = question_kind(question)
+        rows = self._rows
         seen: set[tuple[str, int | None, int]] = set()
         out: list[_Candidate] = []
         for rank, hit in enumerate(retrieved[: self.settings.answer_passages], start=1):
             chunk = hit.chunk
             row = rows.get(chunk.chunk_id)
             cosine = float(self.store.vectors[row] @ query_vector) if row is not None else 0.0
+            previous_lexical = 0.0
             for a, b in sentence_spans(chunk.text):
-                key = (chunk.file, chunk.page, chunk.start + a)
-                if key in seen:
-                    continue
-                seen.add(key)
                 text = chunk.text[a:b]
-                found = set(analyze(text)) & terms
+                stems = analyze(text)
+                found = set(stems) & terms
                 lexical = sum(self._weight(t) * (2 if t in own_terms else 1) for t in found)
                 lexical /= total
-                score = lexical + 0.5 * cosine + 0.1 / rank
-                if wants_figure and _HAS_FIGURE.search(text):
-                    score += 0.15
-                if len(text) > self.settings.max_answer_chars:
+                # A sentence right after a matching one (a heading and its figures) inherits
+                # part of its match.
+                context = max(lexical, W_CONTEXT * previous_lexical)
+                previous_lexical = lexical
+                key = (chunk.file, chunk.page, chunk.start + a)
+                if key in seen or len(text) > self.settings.max_answer_chars:
                     continue
+                seen.add(key)
+                novelty = len(set(stems) - terms) / max(len(set(stems)), 1)
+                score = (
+                    context
+                    + W_PASSAGE * cosine
+                    + W_RANK / rank
+                    + W_NOVELTY * novelty
+                    + answer_shape_bonus(kind, text, question)
+                )
                 out.append(
                     _Candidate(
                         hit, rank, chunk.start + a, chunk.start + b, text, lexical, cosine, score
@@ -172,12 +256,12 @@ class ExtractiveAnswerer:
         for cand in candidates:
             if len(chosen) == self.settings.max_sentences:
                 break
-            if chosen and cand.score < 0.85 * chosen[0].score:
+            if chosen and cand.score < KEEP_RATIO * chosen[0].score:
                 break
             length = len(squash(cand.text)) + (1 if chosen else 0)
             if used + length > self.settings.max_answer_chars:
                 continue
-            if any(squash(cand.text) in squash(c.text) for c in chosen):
+            if any(_near_duplicate(cand.text, c.text) for c in chosen):
                 continue
             chosen.append(cand)
             used += length

@@ -16,6 +16,7 @@ import streamlit as st
 from kilde.app import ui_logic as ui
 from kilde.app.engine import Engine, QueryCache
 from kilde.errors import IndexMissingError, KildeError
+from kilde.index.embedders import Embedder
 from kilde.types import REFUSAL_TEXT
 
 STYLE = """<style>
@@ -31,7 +32,30 @@ STYLE = """<style>
 .kilde-status { font-size: 0.85rem; border: none; }
 .kilde-status td { border: none; padding: 0.1rem 0.75rem 0.1rem 0; vertical-align: top; }
 .kilde-status td:first-child { color: #5c6470; white-space: nowrap; }
+.kilde-par { display: block; height: 0.45em; }
+.kilde-sources-head { font-weight: 600; margin-top: 0.75rem; }
+[data-testid="stChatMessage"], [class*="st-key-kilde-source-"] { scroll-margin-top: 4rem; }
+/* A phone-wide window: no avatars and less padding, so the passages keep their width. */
+@media (max-width: 640px) {
+  [data-testid^="stChatMessageAvatar"] { display: none; }
+  [data-testid="stChatMessage"] { padding-left: 0; padding-right: 0; gap: 0; }
+  [class*="st-key-kilde-source-"] { padding: 0.6rem; }
+  .kilde-passage { padding: 0.4rem 0.5rem; }
+}
+/* Streamlit's own uploader text is English; show it in Norwegian. */
+[data-testid="stFileUploaderDropzoneInstructions"] span { font-size: 0; }
+[data-testid="stFileUploaderDropzoneInstructions"] span::after {
+  content: "Dra filer hit eller trykk «Velg filer»"; font-size: 0.8rem; }
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p {
+  font-size: 0; }
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p::after {
+  content: "Velg filer"; font-size: 0.875rem; }
 </style>"""
+
+
+def md(text: str) -> str:
+    """A message that may hold file names or paths, as literal text for a Markdown element."""
+    return ui.escape_markdown(text)
 
 
 def script_args() -> ui.AppArgs:
@@ -41,10 +65,11 @@ def script_args() -> ui.AppArgs:
 
 
 @st.cache_resource(show_spinner="Laster språkmodellen …")
-def load_embedder(spec: str) -> QueryCache:
+def load_embedder(spec: str) -> Embedder:
+    """The embedding model, shared by every engine and upload ingest of this process."""
     from kilde.index.embedders import load_embedder as load
 
-    return QueryCache(load(spec))
+    return load(spec)
 
 
 @st.cache_resource(show_spinner="Åpner indeksen …", max_entries=2)
@@ -54,7 +79,7 @@ def load_engine(index_dir: str, config: str | None, generation: str | None) -> E
     settings = ui.app_settings(ui.AppArgs(index_dir=index_dir, config=config))
     manifest = ui.index_manifest(index_dir) or {}
     spec = manifest.get("embedder", {}).get("spec") or settings.embedder
-    return Engine.open(settings, embedder=load_embedder(spec))
+    return Engine.open(settings, embedder=QueryCache(load_embedder(spec)))
 
 
 def main() -> None:
@@ -66,23 +91,23 @@ def main() -> None:
         args = script_args()
         settings = ui.app_settings(args)
     except KildeError as exc:
-        st.error(f"Feil i innstillingene: {exc}")
+        st.error(md(f"Feil i innstillingene: {exc}"))
         return
     index_dir = settings.index_dir
 
     st.title("kilde")
-    st.caption("Spør i dokumentene. Svarene er sitater fra kildene, med henvisning til side.")
+    st.caption("Spør i dokumentene. Svarene er sitater fra kildene, med side eller linje.")
 
     engine = None
     try:
         engine = load_engine(index_dir, args.config, ui.index_generation(index_dir))
     except IndexMissingError:
         st.error(
-            f"Fant ingen indeks i {index_dir}. Bygg den med: "
-            f"kilde ingest {args.corpus_dir or settings.corpus_dir} --index {index_dir}"
+            f"Fant ingen indeks i `{index_dir}`. Bygg den med: "
+            f"`kilde ingest {args.corpus_dir or settings.corpus_dir} --index {index_dir}`"
         )
     except KildeError as exc:
-        st.error(str(exc))
+        st.error(md(str(exc)))
 
     filters = None
     with st.sidebar:
@@ -120,7 +145,7 @@ def ask(engine: Engine, question: str, filters) -> None:
         with st.spinner("Leter i dokumentene …"):
             answer = engine.ask(question, history, filters)
     except KildeError as exc:
-        st.error(str(exc))
+        st.error(md(str(exc)))
         return
     turn = ui.make_turn(question, answer, engine.store.docs, engine.store.page_text)
     turns.append(turn)
@@ -141,13 +166,14 @@ def show_answer(i: int, turn: ui.Turn) -> None:
                 st.caption("Nærmeste tekstbiter i dokumentene:")
         else:
             st.markdown(ui.answer_html(turn.answer), unsafe_allow_html=True)
-            st.markdown("**Kilder**")
+            st.markdown(ui.block("Kilder", "kilde-sources-head"), unsafe_allow_html=True)
         for source in turn.sources:
-            show_source(source)
+            show_source(i, source)
 
 
-def show_source(source: ui.SourceView) -> None:
-    with st.container(border=True):
+def show_source(turn: int, source: ui.SourceView) -> None:
+    # The key gives the card a stable CSS class (st-key-kilde-source-...) for browser tests.
+    with st.container(border=True, key=f"kilde-source-{turn}-{source.number}"):
         st.markdown(source.header_html(), unsafe_allow_html=True)
         st.markdown(source.snippet_html(), unsafe_allow_html=True)
         with st.expander("Vis hele tekstbiten"):
@@ -157,8 +183,8 @@ def show_source(source: ui.SourceView) -> None:
 
 def show_export(turns: list) -> None:
     st.divider()
-    left, middle, right = st.columns(3)
-    left.download_button(
+    row = st.container(horizontal=True)
+    row.download_button(
         "Last ned samtalen (.md)",
         data=ui.conversation_markdown(turns),
         file_name=ui.MD_NAME,
@@ -166,7 +192,7 @@ def show_export(turns: list) -> None:
         on_click="ignore",
         key="export-md",
     )
-    middle.download_button(
+    row.download_button(
         "Last ned samtalen (.docx)",
         data=ui.conversation_docx(turns),
         file_name=ui.DOCX_NAME,
@@ -174,7 +200,7 @@ def show_export(turns: list) -> None:
         on_click="ignore",
         key="export-docx",
     )
-    if right.button("Ny samtale", key="new-conversation"):
+    if row.button("Ny samtale", key="new-conversation"):
         st.session_state["turns"] = []
         st.rerun()
 
@@ -197,7 +223,7 @@ def sidebar_documents(engine: Engine):
     for row in rows:
         key = ui.doc_checkbox_key(row.file)
         st.session_state.setdefault(key, True)
-        if st.checkbox(ui.escape_markdown(row.title), key=key, help=row.file):
+        if st.checkbox(md(row.title), key=key, help=md(row.file)):
             selected.append(row.file)
         st.markdown(ui.block(ui.escape_html(row.meta), "kilde-doc-meta"), unsafe_allow_html=True)
     return ui.filters_for(selected, [r.file for r in rows])
@@ -219,7 +245,7 @@ def sidebar_upload(args: ui.AppArgs, settings) -> None:
     corpus_dir = ui.upload_corpus(args, settings, manifest)
     mismatch = ui.corpus_mismatch(corpus_dir, manifest)
     if mismatch:
-        st.info(mismatch)
+        st.info(md(mismatch))
         return
     nonce = st.session_state.setdefault("upload-nonce", 0)
     files = st.file_uploader(
@@ -233,12 +259,12 @@ def sidebar_upload(args: ui.AppArgs, settings) -> None:
     checks = ui.check_uploads([(f.name, f.size) for f in files], corpus_dir)
     for check in checks:
         if not check.ok:
-            st.error(check.problem)
+            st.error(md(check.problem))
     ready = [(c, f) for c, f in zip(checks, files, strict=True) if c.ok]
     clashes = [c.name for c, _ in ready if c.exists]
     confirmed = True
     if clashes:
-        st.warning("Finnes allerede i dokumentmappen: " + ", ".join(f"«{n}»" for n in clashes))
+        st.warning(md("Finnes allerede i dokumentmappen: " + ", ".join(f"«{n}»" for n in clashes)))
         confirmed = st.checkbox("Erstatt de eksisterende filene", key=f"replace-{nonce}")
     if st.button(
         "Legg til i indeksen",
@@ -261,12 +287,11 @@ def upload(files: list, corpus_dir: Path, settings, manifest) -> None:
     spec = (manifest or {}).get("embedder", {}).get("spec") or settings.embedder
     size, overlap = ui.ingest_params(settings, manifest)
     with st.status("Legger til dokumentene …", expanded=True) as status:
-        st.write(f"Lagrer {len(files)} fil(er) i {corpus_dir} …")
+        st.write(md(f"Lagrer {len(files)} fil(er) i {corpus_dir} …"))
         st.write("Leser, deler opp og embedder nye tekster; det kan ta et minutt …")
         try:
             result = ui.add_documents(
                 corpus_dir,
-                Path(settings.index_dir),
                 files,
                 lambda: ingest(
                     corpus_dir,
@@ -279,7 +304,7 @@ def upload(files: list, corpus_dir: Path, settings, manifest) -> None:
             )
         except KildeError as exc:
             status.update(label="Kunne ikke legge til dokumentene", state="error")
-            st.error(str(exc))
+            st.error(md(str(exc)))
             return
         status.update(label="Ferdig", state="complete")
     load_engine.clear()
@@ -290,13 +315,10 @@ def upload(files: list, corpus_dir: Path, settings, manifest) -> None:
 
 def show_upload_result(result: ui.UploadResult) -> None:
     if result.added:
-        st.success(
-            "Lagt til: "
-            + ", ".join(f"«{n}»" for n in result.added)
-            + f". Indeksen har nå {result.documents} dokumenter."
-        )
+        names = ", ".join(f"«{n}»" for n in result.added)
+        st.success(md(f"Lagt til: {names}. Indeksen har nå {result.documents} dokumenter."))
     for line in result.failed:
-        st.error(line)
+        st.error(md(line))
 
 
 main()

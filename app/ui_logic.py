@@ -22,6 +22,7 @@ import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from kilde.config import Settings, load_settings
 from kilde.errors import KildeError
@@ -29,6 +30,9 @@ from kilde.ingest.readers import CATALOG_NAME, SUPPORTED
 from kilde.types import REFUSAL_TEXT, Answer, Chunk, Citation, DocInfo, Filters
 
 from .citations import reference as chunk_reference
+
+if TYPE_CHECKING:
+    from kilde.index.build import IngestReport
 
 MAX_UPLOAD_MB = 50
 MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024 * 1024
@@ -162,12 +166,14 @@ def corpus_mismatch(corpus_dir: Path, manifest: dict | None) -> str | None:
 _MD_ACTIVE = "\\`*_[](){}#!|~$:^=+-"
 _MD_TABLE = {ord(c): f"&#{ord(c)};" for c in _MD_ACTIVE}
 _WS = re.compile(r"\s+")
+_BLANK_LINES = re.compile(r"[ \t]*\n(?:[ \t]*\n)+")
 
 
 def escape_html(text: str) -> str:
     """``text`` as inert HTML on one line: escaped, markdown-neutral, newlines as <br>."""
     escaped = html.escape(text, quote=True).translate(_MD_TABLE)
     escaped = escaped.replace("\r\n", "\n").replace("\r", "\n")
+    escaped = _BLANK_LINES.sub('<span class="kilde-par"></span>', escaped)
     return escaped.replace("\n", "<br>")
 
 
@@ -476,7 +482,7 @@ def index_status(manifest: Mapping, n_docs: int, n_pages: int, n_chunks: int) ->
     if embedder.get("dim"):
         name = f"{name} ({embedder['dim']} dim.)"
     created = manifest.get("created")
-    when = _stamp(dt.datetime.fromtimestamp(created)) if created else "ukjent"
+    when = _stamp(dt.datetime.fromtimestamp(created)) if created is not None else "ukjent"
     return [
         ("Dokumenter", str(n_docs)),
         ("Sider", str(n_pages)),
@@ -516,10 +522,10 @@ def safe_upload_name(name: str) -> str:
     if any(p.strip() == ".." for p in parts):
         raise UploadRejected(f"«{name}»: filnavnet peker ut av dokumentmappen og ble avvist.")
     base = parts[-1].strip() if parts else ""
+    if not base or base.startswith("."):  # empty, or hidden
+        raise UploadRejected(f"«{name}»: ugyldig filnavn.")
     base = _UNSAFE_CHARS.sub("_", base)
     base = _WS.sub(" ", base).strip(" .")
-    if not base or base.startswith(".") or base.startswith("_."):
-        raise UploadRejected(f"«{name}»: ugyldig filnavn.")
     stem, dot, suffix = base.rpartition(".")
     if not dot or not stem.strip(" ._"):
         raise UploadRejected(f"«{name}»: filnavnet mangler filtype (PDF, TXT, MD eller DOCX).")
@@ -610,9 +616,8 @@ def skip_message(line: str) -> str:
 
 def add_documents(
     corpus_dir: Path,
-    index_dir: Path,
     files: Sequence[tuple[str, bytes]],
-    ingest_fn,
+    ingest_fn: Callable[[], IngestReport],
 ) -> UploadResult:
     """Save (safe name, content) pairs into ``corpus_dir`` and run ``ingest_fn()`` (an
     incremental ingest returning an IngestReport).

@@ -231,9 +231,11 @@ def _by_type_section(runs: dict[str, dict]) -> list[_Block]:
         suffix = f" ({r})" if len(names) > 1 else ""
         headers += [f"accuracy{suffix}", f"hit@5{suffix}"]
     rows = []
+    tick_labels: list[str] = []
     for t in types:
         per = [(runs[r].get("by_type") or {}).get(t, {}) for r in names]
         n = next((p.get("n") for p in per if p.get("n") is not None), None)
+        tick_labels.append(t if n is None else f"{t}\n(n={int(n)})")
         row = [t, _fmt(n, "count")]
         for p in per:
             row += [
@@ -252,7 +254,7 @@ def _by_type_section(runs: dict[str, dict]) -> list[_Block]:
         series = {
             r: [_get((runs[r].get("by_type") or {}).get(t, {}), path) for t in types] for r in names
         }
-        _grouped_bars(ax, types, series, title)
+        _grouped_bars(ax, tick_labels, series, title)
     blocks.append(_Image("by_type.png", "Answer accuracy and hit@5 per question type", _png(fig)))
     return blocks
 
@@ -427,10 +429,12 @@ def _grouped_bars(
             )
     ax.set_xticks(range(len(labels)))
     ax.set_xticklabels(labels, fontsize=8)
-    ax.set_ylim(0, 1.1)
+    # Headroom above 1.0 so the one-row legend never hides a full bar.
+    ax.set_ylim(0, 1.25)
+    ax.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
     ax.set_title(title, fontsize=10)
     if len(series) > 1:
-        ax.legend(fontsize=8, loc="upper right")
+        ax.legend(fontsize=8, loc="upper center", ncol=len(series), frameon=False)
 
 
 def _png(fig: Figure) -> bytes:

@@ -10,8 +10,6 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
-from llama_index.core.node_parser import SentenceSplitter
-
 from kilde.types import Chunk, Page
 
 _WS = re.compile(r"\s+")
@@ -58,6 +56,8 @@ class Chunker:
     """Turns Pages into Chunks; ``count_tokens`` is the embedder's token counter."""
 
     def __init__(self, params: ChunkingParams, count_tokens: Callable[[str], int]):
+        from llama_index.core.node_parser import SentenceSplitter  # slow import: only here
+
         self.params = params
         # SentenceSplitter takes len() of what the tokenizer returns.
         self._splitter = SentenceSplitter(

@@ -39,8 +39,17 @@ class Settings:
     answer_passages: int = _f(5, "Top passages whose sentences may form the answer.", lo=1, hi=50)
     max_sentences: int = _f(3, "Most sentences in an extractive answer.", lo=1, hi=10)
     max_answer_chars: int = _f(600, "Most characters in an answer.", lo=100, hi=5000)
-    refusal_threshold: float = _f(
-        0.0, "Evidence score below which kilde refuses to answer.", lo=-10.0, hi=10.0
+    refuse_unknown_share: float = _f(
+        0.4,
+        "Refuse when this share of the question's weight is words no document has.",
+        lo=0.0,
+        hi=1.01,
+    )
+    refuse_min_coverage: float = _f(
+        0.4,
+        "Refuse when no top passage holds this share of the question's weight.",
+        lo=0.0,
+        hi=1.0,
     )
 
     @classmethod
