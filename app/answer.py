@@ -137,17 +137,7 @@ class ExtractiveAnswerer:
         query_vector = self.embedder.embed_query(query)
         evidence = self.evidence(query, retrieved)
         candidates = self._candidates(query, question, query_vector, retrieved)
-        chosen = self._choose(candidates)
-        if not chosen or self._too_weak(evidence):
-            return Answer(
-                question=question,
-                answer=REFUSAL_TEXT,
-                refused=True,
-                retrieved=tuple(retrieved),
-                latency_ms=(time.perf_counter() - started) * 1000,
-                search_query=query,
-                meta=evidence,
-            )
+        chosen = [] if self._too_weak(evidence) else self._choose(candidates)
         sentences: list[AnswerSentence] = []
         citations: list[Citation] = []
         for cand in chosen:
@@ -160,19 +150,11 @@ class ExtractiveAnswerer:
                 continue
             citations.append(citation)
             sentences.append(AnswerSentence(text=citation.quote, citation=len(citations) - 1))
-        if not sentences:
-            return Answer(
-                question=question,
-                answer=REFUSAL_TEXT,
-                refused=True,
-                retrieved=tuple(retrieved),
-                latency_ms=(time.perf_counter() - started) * 1000,
-                search_query=query,
-            )
+        refused = not sentences  # nothing strong enough, or nothing that verified
         return Answer(
             question=question,
-            answer=" ".join(s.text for s in sentences),
-            refused=False,
+            answer=REFUSAL_TEXT if refused else " ".join(s.text for s in sentences),
+            refused=refused,
             sentences=tuple(sentences),
             citations=tuple(citations),
             retrieved=tuple(retrieved),

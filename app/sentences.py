@@ -14,7 +14,10 @@ _ABBREVIATIONS = frozenset(
     iht mht tlf pst ph.d prof dr nt mnd hhv ang adm dir avd etc div nok
     jan feb mar apr jun jul aug sep sept okt nov des""".split()
 )
-_MONTHS = "januar|februar|mars|april|mai|juni|juli|august|september|oktober|november|desember"
+_MONTHS = (
+    "januar|februar|mars|april|mai|juni|juli|august|september|oktober|november|desember"
+    "|jan|feb|mar|apr|jun|jul|aug|sep|sept|okt|nov|des"
+)
 _END = re.compile(r"[.!?:]+[»”\")]*(?=\s)")
 _ORDINAL_DATE = re.compile(rf"\d{{1,2}}\.\s+(?:{_MONTHS})", re.IGNORECASE)
 _BULLET = re.compile(r"^\s*(?:[•\-–*]|\d+[.)]\s)")

