@@ -20,6 +20,9 @@ CONTRACT = {"id", "question", "answer", "refused", "citations", "retrieved", "la
 
 @pytest.mark.slow
 def test_eval_smoke_on_our_gold_set(corpus_index, tmp_path):
+    # The corpus copy the shared index was built from: another corpus folder would re-point
+    # the shared index (and the browser test's upload folder) at this repo's corpus/.
+    corpus = corpus_index.parent / "corpus"
     out = tmp_path / "run"
     code = main(
         [
@@ -27,7 +30,7 @@ def test_eval_smoke_on_our_gold_set(corpus_index, tmp_path):
             "--gold",
             str(ROOT / "eval/gold/kilde.jsonl"),
             "--corpus",
-            str(ROOT / "corpus"),
+            str(corpus),
             "--index",
             str(corpus_index),
             "--out",
@@ -63,7 +66,7 @@ def test_eval_smoke_on_our_gold_set(corpus_index, tmp_path):
                 "--gold",
                 str(ROOT / "eval/gold/kilde.jsonl"),
                 "--corpus",
-                str(ROOT / "corpus"),
+                str(corpus),
                 "--index",
                 str(corpus_index),
                 "--out",
