@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from kilde.config import Settings, load_settings
+from kilde.config import Settings, load_settings, parse_value
 from kilde.errors import KildeError
 
 
@@ -256,7 +256,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     overrides = {}
     for item in args.set:
         key, _, value = item.partition("=")
-        overrides[key.strip()] = _parse_value(value.strip())
+        overrides[key.strip()] = parse_value(value.strip())
     settings = load_settings(args.config, corpus_dir=args.corpus).with_values(**overrides)
     retrievers = (*RETRIEVERS, BASELINE) if args.retriever == "all" else (args.retriever,)
     metrics = run_eval(
@@ -275,15 +275,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(line)
     print(f"Rapport: {args.out / 'report.html'}")
     return 0
-
-
-def _parse_value(text: str):
-    for cast in (int, float):
-        try:
-            return cast(text)
-        except ValueError:
-            pass
-    return text
 
 
 def cmd_app(args: argparse.Namespace) -> int:

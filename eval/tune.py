@@ -14,7 +14,7 @@ from pathlib import Path
 
 from kilde.app.engine import Engine
 from kilde.app.serialize import retrieved_to_dict
-from kilde.config import Settings
+from kilde.config import Settings, parse_value
 
 from .gold import load_gold
 from .metrics import score_item
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     axes = []
     for spec in args.grid:
         key, _, values = spec.partition("=")
-        axes.append([(key, _cast(v)) for v in values.split(",")])
+        axes.append([(key, parse_value(v)) for v in values.split(",")])
     for combo in itertools.product(*axes) if axes else [()]:
         engine = base.with_settings(base.settings.with_values(**dict(combo)))
         m = retrieval_metrics(engine, gold)
@@ -68,17 +68,6 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
     return 0
-
-
-def _cast(text: str):
-    if text in ("true", "false"):
-        return text == "true"
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
 
 
 if __name__ == "__main__":

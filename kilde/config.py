@@ -92,3 +92,15 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
             raise ConfigError(f"{path}: not valid TOML ({exc}); fix or remove it") from exc
         settings = settings.with_values(**data.get("kilde", {}))
     return settings.with_values(**overrides)
+
+
+def parse_value(text: str) -> Any:
+    """A command-line ``KEY=VALUE`` value as bool, int, float or str, for ``with_values``."""
+    if text in ("true", "false"):
+        return text == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
