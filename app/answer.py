@@ -2,9 +2,10 @@
 
 No language model is available offline, so an answer is at most ``max_sentences`` source
 sentences (``max_answer_chars`` in all), scored against the question lexically (stemmed,
-idf-weighted term coverage) and with the embedder (the cosine of the sentence, or of its
-passage). When the documents cover too little of the question (see ``evidence``), kilde
-refuses and still returns the nearest passages.
+idf-weighted term coverage) and with the embedder (the cosine of its passage). A sentence
+that leans on a chosen one ("Der kom det fram at ...") joins it. When the documents cover
+too little of the question (see ``evidence``), kilde refuses and still returns the nearest
+passages.
 """
 
 from __future__ import annotations
@@ -45,8 +46,16 @@ _NUMBER_Q = re.compile(
     re.IGNORECASE,
 )
 _DATE_Q = re.compile(r"\b(når|hvilket år|hvilken dato|dato|tidspunkt)\b", re.IGNORECASE)
+_DEFINITION_Q = re.compile(
+    r"\bhva (menes|mener\b.*\bmed|forstås|betyr|innebærer|regnes som|vil det si)", re.IGNORECASE
+)
 _ENTITY_Q = re.compile(r"\b(hvem|hvilke[nt]?|hva heter)\b", re.IGNORECASE)
 _FIGURE = re.compile(r"\d")
+# "Med dette mener vi ...", "... defineres som ...": the wording of a definition.
+_DEFINITION = re.compile(
+    r"\b(mener vi|menes|defineres|definert som|forstås som|betyr|innebærer|regnes som)\b",
+    re.IGNORECASE,
+)
 _DATE = re.compile(
     r"\b(\d{1,2}\.\s*(jan|feb|mar|apr|mai|jun|jul|aug|sep|okt|nov|des)\w*|(19|20)\d\d)\b",
     re.IGNORECASE,
@@ -56,7 +65,9 @@ _REFERENCE_LINE = re.compile(r"(hentedato|https?://|www\.|<[^>]+>|\bISBN\b)", re
 
 
 def question_kind(question: str) -> str:
-    """What shape of fact the question wants: number, date, entity or other."""
+    """What shape of fact the question wants: definition, number, date, entity or other."""
+    if _DEFINITION_Q.search(question):
+        return "definition"
     if _DATE_Q.search(question):
         return "date"
     if _NUMBER_Q.search(question):
@@ -73,6 +84,8 @@ def answer_shape_bonus(kind: str, sentence: str, question: str) -> float:
         bonus += W_SHAPE
     elif kind == "date" and _DATE.search(sentence):
         bonus += W_SHAPE
+    elif kind == "definition" and _DEFINITION.search(sentence):
+        bonus += W_SHAPE
     elif kind == "entity":
         asked = set(question.lower().split())
         names = [m for m in _NAME.findall(sentence) if m.lower() not in asked]
@@ -83,6 +96,19 @@ def answer_shape_bonus(kind: str, sentence: str, question: str) -> float:
     if _REFERENCE_LINE.search(sentence):
         bonus -= P_SHAPE
     return bonus
+
+
+# The opening of a sentence that leans on the one before it.
+_CONTINUES = re.compile(
+    r"(der|dette|disse|denne|derfor|årsaken|med dette|det skyldes|det vil si)\b", re.IGNORECASE
+)
+
+
+def _next_position(cand: _Candidate) -> tuple[str, int | None, int]:
+    """Where the sentence after ``cand`` starts, if it is in the same chunk."""
+    chunk = cand.retrieved.chunk
+    rest = chunk.text[cand.end - chunk.start :]
+    return (chunk.file, chunk.page, cand.end + len(rest) - len(rest.lstrip()))
 
 
 def _near_duplicate(a: str, b: str) -> bool:
@@ -134,10 +160,11 @@ class ExtractiveAnswerer:
         started = time.perf_counter()
         query = followup.resolve(question, history)
         retrieved = self.retriever.retrieve(query, max(self.settings.top_k, 10), filters)
-        query_vector = self.embedder.embed_query(query)
         evidence = self.evidence(query, retrieved)
-        candidates = self._candidates(query, question, query_vector, retrieved)
-        chosen = [] if self._too_weak(evidence) else self._choose(candidates)
+        chosen: list[_Candidate] = []
+        if not self._too_weak(evidence):
+            query_vector = self.embedder.embed_query(query)
+            chosen = self._choose(self._candidates(query, question, query_vector, retrieved))
         sentences: list[AnswerSentence] = []
         citations: list[Citation] = []
         for cand in chosen:
@@ -233,20 +260,36 @@ class ExtractiveAnswerer:
         return out
 
     def _choose(self, candidates: list[_Candidate]) -> list[_Candidate]:
+        by_position = {
+            (c.retrieved.chunk.file, c.retrieved.chunk.page, c.start): c for c in candidates
+        }
         chosen: list[_Candidate] = []
         used = 0
+
+        def take(cand: _Candidate) -> bool:
+            nonlocal used
+            length = len(squash(cand.text)) + (1 if chosen else 0)
+            if len(chosen) == self.settings.max_sentences:
+                return False
+            if used + length > self.settings.max_answer_chars:
+                return False
+            if any(c is cand or _near_duplicate(cand.text, c.text) for c in chosen):
+                return False
+            chosen.append(cand)
+            used += length
+            return True
+
         for cand in candidates:
             if len(chosen) == self.settings.max_sentences:
                 break
             if chosen and cand.score < KEEP_RATIO * chosen[0].score:
                 break
-            length = len(squash(cand.text)) + (1 if chosen else 0)
-            if used + length > self.settings.max_answer_chars:
-                continue
-            if any(_near_duplicate(cand.text, c.text) for c in chosen):
-                continue
-            chosen.append(cand)
-            used += length
+            if take(cand):
+                # "Der kom det fram at ...": a sentence that goes on from this one belongs
+                # with it, whatever its own score.
+                follower = by_position.get(_next_position(cand))
+                if follower is not None and _CONTINUES.match(follower.text):
+                    take(follower)
         return chosen
 
     def _weight(self, term: str) -> float:

@@ -11,6 +11,7 @@ import re
 
 _ABBREVIATIONS = frozenset(
     """pr nr jf ca dvs bl.a f.eks mv osv o.l m.fl m.m kap st mill mrd kr ref vs evt inkl ift
+    meld prop innst dok
     iht mht tlf pst ph.d prof dr nt mnd hhv ang adm dir avd etc div nok
     jan feb mar apr jun jul aug sep sept okt nov des""".split()
 )

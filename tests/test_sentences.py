@@ -19,6 +19,17 @@ def test_abbreviations_and_dates_do_not_end_sentences():
     ]
 
 
+def test_public_sector_references_do_not_end_sentences():
+    text = (
+        "Dette følger av Meld. St. 9 (2023–2024) Nasjonal helse- og samhandlingsplan. "
+        "Rammen ble nedjustert ved behandlingen av Prop. 117 S (2019–2020) og Innst. 360 S."
+    )
+    assert _sentences(text) == [
+        "Dette følger av Meld. St. 9 (2023–2024) Nasjonal helse- og samhandlingsplan.",
+        "Rammen ble nedjustert ved behandlingen av Prop. 117 S (2019–2020) og Innst. 360 S.",
+    ]
+
+
 def test_abbreviated_month_after_an_ordinal_at_line_start():
     text = "Ansatte er positive.\n12. Nov. 2022: St. Olavs hospital og seks kommuner startet"
     assert _sentences(text)[-1] == "12. Nov. 2022: St. Olavs hospital og seks kommuner startet"
