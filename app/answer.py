@@ -136,6 +136,11 @@ class _Candidate:
     passage_cosine: float
     score: float
 
+    @property
+    def position(self) -> tuple[str, int | None, int]:
+        """Where the sentence starts: file, page and offset in the page text."""
+        return (self.retrieved.chunk.file, self.retrieved.chunk.page, self.start)
+
 
 class ExtractiveAnswerer:
     """Picks and cites source sentences. All components are passed in explicitly."""
@@ -260,9 +265,7 @@ class ExtractiveAnswerer:
         return out
 
     def _choose(self, candidates: list[_Candidate]) -> list[_Candidate]:
-        by_position = {
-            (c.retrieved.chunk.file, c.retrieved.chunk.page, c.start): c for c in candidates
-        }
+        by_position = {c.position: c for c in candidates}
         chosen: list[_Candidate] = []
         used = 0
 
