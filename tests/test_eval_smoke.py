@@ -24,24 +24,27 @@ def test_eval_smoke_on_our_gold_set(corpus_index, tmp_path):
     # the shared index (and the browser test's upload folder) at this repo's corpus/.
     corpus = corpus_index.parent / "corpus"
     out = tmp_path / "run"
-    code = main(
-        [
-            "eval",
-            "--gold",
-            str(ROOT / "eval/gold/kilde.jsonl"),
-            "--corpus",
-            str(corpus),
-            "--index",
-            str(corpus_index),
-            "--out",
-            str(out),
-            "--retriever",
-            "all",
-            "--limit",
-            "12",
-            "--quiet",
-        ]
-    )
+
+    def run_eval_cli(out_dir, *extra: str) -> int:
+        return main(
+            [
+                "eval",
+                "--gold",
+                str(ROOT / "eval/gold/kilde.jsonl"),
+                "--corpus",
+                str(corpus),
+                "--index",
+                str(corpus_index),
+                "--out",
+                str(out_dir),
+                "--limit",
+                "12",
+                "--quiet",
+                *extra,
+            ]
+        )
+
+    code = run_eval_cli(out, "--retriever", "all")
     assert code == 0
     preds = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
     assert len(preds) == 12
@@ -59,29 +62,7 @@ def test_eval_smoke_on_our_gold_set(corpus_index, tmp_path):
 
     # A second run compares against the first.
     again = tmp_path / "again"
-    assert (
-        main(
-            [
-                "eval",
-                "--gold",
-                str(ROOT / "eval/gold/kilde.jsonl"),
-                "--corpus",
-                str(corpus),
-                "--index",
-                str(corpus_index),
-                "--out",
-                str(again),
-                "--limit",
-                "12",
-                "--quiet",
-                "--compare",
-                str(out),
-                "--set",
-                "dense_weight=0.6",
-            ]
-        )
-        == 0
-    )
+    assert run_eval_cli(again, "--compare", str(out), "--set", "dense_weight=0.6") == 0
     assert "regress" in (again / "report.md").read_text().lower()
 
 
