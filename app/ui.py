@@ -13,8 +13,8 @@ from pathlib import Path
 
 import streamlit as st
 
+from kilde.answer.engine import Engine, QueryCache
 from kilde.app import ui_logic as ui
-from kilde.app.engine import Engine, QueryCache
 from kilde.errors import IndexMissingError, KildeError
 from kilde.index.embedders import Embedder
 from kilde.types import REFUSAL_TEXT
@@ -77,8 +77,8 @@ def load_engine(index_dir: str, config: str | None, generation: str | None) -> E
     """One Engine per index generation and server process (``generation`` keys the cache,
     so a new ingest, here or from the command line, is picked up)."""
     settings = ui.app_settings(ui.AppArgs(index_dir=index_dir, config=config))
-    manifest = ui.index_manifest(index_dir) or {}
-    spec = manifest.get("embedder", {}).get("spec") or settings.embedder
+    status = ui.index_status_of(index_dir)
+    spec = (status.embedder_spec if status else None) or settings.index.embedder
     return Engine.open(settings, embedder=QueryCache(load_embedder(spec)))
 
 
@@ -93,18 +93,19 @@ def main() -> None:
     except KildeError as exc:
         st.error(md(f"Feil i innstillingene: {exc}"))
         return
-    index_dir = settings.index_dir
+    index_dir = settings.index.index_dir
 
     st.title("kilde")
     st.caption("Spør i dokumentene. Svarene er sitater fra kildene, med side eller linje.")
 
     engine = None
     try:
-        engine = load_engine(index_dir, args.config, ui.index_generation(index_dir))
+        status = ui.index_status_of(index_dir)
+        engine = load_engine(index_dir, args.config, status.generation if status else None)
     except IndexMissingError:
         st.error(
             f"Fant ingen indeks i `{index_dir}`. Bygg den med: "
-            f"`kilde ingest {args.corpus_dir or settings.corpus_dir} --index {index_dir}`"
+            f"`kilde ingest {args.corpus_dir or settings.index.corpus_dir} --index {index_dir}`"
         )
     except KildeError as exc:
         st.error(md(str(exc)))
@@ -147,7 +148,7 @@ def ask(engine: Engine, question: str, filters) -> None:
     except KildeError as exc:
         st.error(md(str(exc)))
         return
-    turn = ui.make_turn(question, answer, engine.store.docs, engine.store.page_text)
+    turn = ui.make_turn(question, answer, engine.store.documents(), engine.store.page_text)
     turns.append(turn)
     show_answer(len(turns) - 1, turn)
 
@@ -208,7 +209,7 @@ def show_export(turns: list) -> None:
 def sidebar_documents(engine: Engine):
     """Checkboxes per document; returns the Filters they make (None: no restriction)."""
     st.header("Dokumenter")
-    rows = ui.document_rows(engine.store.docs)
+    rows = ui.document_rows(engine.store.documents())
     if not rows:
         st.info("Indeksen har ingen dokumenter ennå.")
         return None
@@ -231,8 +232,7 @@ def sidebar_documents(engine: Engine):
 
 def sidebar_status(engine: Engine) -> None:
     st.header("Indeks")
-    store = engine.store
-    rows = ui.index_status(store.manifest, len(store.docs), len(store.pages), len(store.chunks))
+    rows = ui.index_status(engine.store.status())
     st.markdown(ui.status_html(rows), unsafe_allow_html=True)
 
 
@@ -241,9 +241,9 @@ def sidebar_upload(args: ui.AppArgs, settings) -> None:
     result = st.session_state.pop("upload-result", None)
     if result is not None:
         show_upload_result(result)
-    manifest = ui.index_manifest(settings.index_dir)
-    corpus_dir = ui.upload_corpus(args, settings, manifest)
-    mismatch = ui.corpus_mismatch(corpus_dir, manifest)
+    index_status = ui.index_status_of(settings.index.index_dir)
+    corpus_dir = ui.upload_corpus(args, settings, index_status)
+    mismatch = ui.corpus_mismatch(corpus_dir, index_status)
     if mismatch:
         st.info(md(mismatch))
         return
@@ -276,16 +276,16 @@ def sidebar_upload(args: ui.AppArgs, settings) -> None:
             [(c.name, f.getvalue()) for c, f in ready],
             corpus_dir,
             settings,
-            manifest,
+            index_status,
         )
 
 
-def upload(files: list, corpus_dir: Path, settings, manifest) -> None:
+def upload(files: list, corpus_dir: Path, settings, index_status) -> None:
     from kilde.index.build import ingest
     from kilde.ingest.chunk import ChunkingParams
 
-    spec = (manifest or {}).get("embedder", {}).get("spec") or settings.embedder
-    size, overlap = ui.ingest_params(settings, manifest)
+    spec = (index_status.embedder_spec if index_status else None) or settings.index.embedder
+    size, overlap = ui.ingest_params(settings, index_status)
     with st.status("Legger til dokumentene …", expanded=True) as status:
         st.write(md(f"Lagrer {len(files)} fil(er) i {corpus_dir} …"))
         st.write("Leser, deler opp og embedder nye tekster; det kan ta et minutt …")
@@ -295,7 +295,7 @@ def upload(files: list, corpus_dir: Path, settings, manifest) -> None:
                 files,
                 lambda: ingest(
                     corpus_dir,
-                    Path(settings.index_dir),
+                    Path(settings.index.index_dir),
                     load_embedder(spec),
                     ChunkingParams(size, overlap),
                     progress=False,

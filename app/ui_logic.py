@@ -13,7 +13,6 @@ import argparse
 import datetime as dt
 import html
 import io
-import json
 import os
 import re
 import shutil
@@ -24,12 +23,14 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
+from kilde.answer.cite import reference as chunk_reference
 from kilde.config import Settings, load_settings
 from kilde.errors import KildeError
+from kilde.index.interface import IndexStatus
+from kilde.index.store import read_status
 from kilde.ingest.readers import CATALOG_NAME, SUPPORTED
+from kilde.text import locate, location_label
 from kilde.types import REFUSAL_TEXT, Answer, Chunk, Citation, DocInfo, Filters
-
-from .citations import reference as chunk_reference
 
 if TYPE_CHECKING:
     from kilde.index.build import IngestReport
@@ -117,39 +118,25 @@ def streamlit_command(
     return command
 
 
-def index_generation(index_dir: str | Path) -> str | None:
-    """The name of the live index generation: changes whenever an ingest publishes."""
-    pointer = Path(index_dir) / "CURRENT"
-    try:
-        return pointer.read_text(encoding="utf-8").strip() or None
-    except OSError:
-        return None
+def index_status_of(index_dir: str | Path) -> IndexStatus | None:
+    """The live index's status (its generation changes whenever an ingest publishes), or
+    None when there is no index."""
+    return read_status(Path(index_dir))
 
 
-def index_manifest(index_dir: str | Path) -> dict | None:
-    """The live generation's manifest, or None when there is no index."""
-    gen = index_generation(index_dir)
-    if gen is None:
-        return None
-    try:
-        return json.loads((Path(index_dir) / gen / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
-def upload_corpus(args: AppArgs, settings: Settings, manifest: dict | None) -> Path:
+def upload_corpus(args: AppArgs, settings: Settings, status: IndexStatus | None) -> Path:
     """Where uploads go: the --corpus given, else the folder the index was built from."""
     if args.corpus_dir:
         return Path(args.corpus_dir)
-    if manifest and manifest.get("corpus_dir"):
-        return Path(manifest["corpus_dir"])
-    return Path(settings.corpus_dir)
+    if status and status.corpus_dir:
+        return Path(status.corpus_dir)
+    return Path(settings.index.corpus_dir)
 
 
-def corpus_mismatch(corpus_dir: Path, manifest: dict | None) -> str | None:
+def corpus_mismatch(corpus_dir: Path, status: IndexStatus | None) -> str | None:
     """A warning when uploads would re-ingest another folder than the index was built from
     (that ingest would drop every document not in it)."""
-    built_from = (manifest or {}).get("corpus_dir")
+    built_from = status.corpus_dir if status else None
     if built_from and Path(built_from).resolve() != Path(corpus_dir).resolve():
         return (
             f"Indeksen er bygget fra {built_from}, ikke {corpus_dir}. Opplasting er slått av; "
@@ -185,12 +172,7 @@ def escape_markdown(text: str) -> str:
 
 def find_quote(text: str, quote: str) -> tuple[int, int] | None:
     """Offsets of ``quote`` in ``text``, whitespace aside (quotes are whitespace-squashed)."""
-    words = quote.split()
-    if not words:
-        return None
-    pattern = r"\s+".join(re.escape(w) for w in words)
-    match = re.search(pattern, text)
-    return (match.start(), match.end()) if match else None
+    return locate(text, quote)
 
 
 def highlight_html(text: str, span: tuple[int, int] | None) -> str:
@@ -272,24 +254,20 @@ def find_passage(citation: Citation, answer: Answer, page_text: str | None) -> P
 
 def where_citation(citation: Citation) -> str:
     """``s. 14``, or for a text without pages ``linje 12–14 · under «Overskrift»``."""
-    if citation.page is not None:
-        return f"s. {citation.page_label or citation.page}"
-    return _where_lines(citation.line_start, citation.line_end, citation.heading)
+    return _where(
+        citation.page, citation.page_label, citation.line_start, citation.line_end, citation.heading
+    )
 
 
 def where_chunk(chunk: Chunk) -> str:
-    if chunk.page is not None:
-        return f"s. {chunk.page_label or chunk.page}"
-    return _where_lines(chunk.line_start, chunk.line_end, chunk.heading)
+    return _where(chunk.page, chunk.page_label, chunk.line_start, chunk.line_end, chunk.heading)
 
 
-def _where_lines(first: int | None, last: int | None, heading: str | None) -> str:
-    parts = []
-    if first:
-        parts.append(f"linje {first}" if not last or last == first else f"linje {first}–{last}")
-    if heading:
+def _where(page, page_label, first, last, heading) -> str:
+    parts = [location_label(page, page_label, first, last)]
+    if page is None and heading:
         parts.append(f"under «{heading}»")
-    return " · ".join(parts) or "uten sidetall"
+    return " · ".join(p for p in parts if p) or "uten sidetall"
 
 
 @dataclass(frozen=True)
@@ -475,18 +453,17 @@ def filters_for(selected: Sequence[str], all_files: Sequence[str]) -> Filters | 
     return Filters(files=tuple(sorted(selected)))
 
 
-def index_status(manifest: Mapping, n_docs: int, n_pages: int, n_chunks: int) -> list[tuple]:
+def index_status(status: IndexStatus) -> list[tuple]:
     """(label, value) rows for the sidebar."""
-    embedder = manifest.get("embedder", {})
-    name = embedder.get("spec") or embedder.get("id", "ukjent")
-    if embedder.get("dim"):
-        name = f"{name} ({embedder['dim']} dim.)"
-    created = manifest.get("created")
+    name = status.embedder_spec or status.embedder_id or "ukjent"
+    if status.embedder_dim:
+        name = f"{name} ({status.embedder_dim} dim.)"
+    created = status.created
     when = _stamp(dt.datetime.fromtimestamp(created)) if created is not None else "ukjent"
     return [
-        ("Dokumenter", str(n_docs)),
-        ("Sider", str(n_pages)),
-        ("Tekstbiter", str(n_chunks)),
+        ("Dokumenter", str(status.documents)),
+        ("Sider", str(status.pages)),
+        ("Tekstbiter", str(status.chunks)),
         ("Embedder", name),
         ("Sist indeksert", when),
     ]
@@ -673,11 +650,11 @@ def _restore(corpus_dir: Path, saved: Mapping[str, Path | None], names: Sequence
             os.replace(backup, target)
 
 
-def ingest_params(settings: Settings, manifest: Mapping | None) -> tuple[int, int]:
-    """Chunk size and overlap for an upload ingest: the index's own, so nothing is
+def ingest_params(settings: Settings, status: IndexStatus | None) -> tuple[int, int]:
+    """Chunk size and overlap for an upload: the index's own, so unchanged files are not
     re-embedded; the settings' for a new index."""
-    chunking = (manifest or {}).get("chunking", {})
+    chunking = status.chunking if status else {}
     return (
-        int(chunking.get("chunk_size", settings.chunk_size)),
-        int(chunking.get("chunk_overlap", settings.chunk_overlap)),
+        int(chunking.get("chunk_size", settings.index.chunk_size)),
+        int(chunking.get("chunk_overlap", settings.index.chunk_overlap)),
     )

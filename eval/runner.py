@@ -5,33 +5,33 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict
 from pathlib import Path
 
 from tqdm import tqdm
 
-from kilde.app.engine import Engine
-from kilde.app.serialize import answer_to_dict
+from kilde.answer.engine import Engine, QueryCache
+from kilde.answer.factory import VARIANTS, build_baseline
+from kilde.answer.pipeline import Pipeline
+from kilde.answer.serialize import answer_to_dict
 from kilde.config import Settings
 from kilde.errors import KildeError
 from kilde.index.build import ingest
 from kilde.index.embedders import load_embedder
 from kilde.ingest.chunk import ChunkingParams
 
-from .baseline import NaiveBaseline
 from .gold import GoldItem, load_gold, validate_gold
 from .metrics import evaluate
 from .report import load_run, write_items, write_report
 
-RETRIEVERS = ("bm25", "dense", "hybrid")
-BASELINE = "baseline"  # the naive pipeline of eval/baseline.py, scored beside kilde
+BASELINE = "baseline"  # the naive pipeline of kilde.answer.baseline, scored beside kilde
+__all__ = ["VARIANTS", "run_eval", "summary_lines"]
 
 
 def default_index_dir(corpus_dir: Path, settings: Settings, embedder_spec: str) -> Path:
     """A per-corpus, per-configuration eval index, so that eval never touches the user's
     index and repeated runs reuse the stored vectors."""
-    key = f"{Path(corpus_dir).resolve()}|{embedder_spec}|{settings.chunk_size}|"
-    key += str(settings.chunk_overlap)
+    key = f"{Path(corpus_dir).resolve()}|{embedder_spec}|{settings.index.chunk_size}|"
+    key += str(settings.index.chunk_overlap)
     return Path(".kilde") / "eval" / hashlib.sha1(key.encode()).hexdigest()[:12]
 
 
@@ -40,7 +40,7 @@ def run_eval(
     corpus_dir: Path,
     out_dir: Path,
     settings: Settings,
-    retrievers: tuple[str, ...] = ("hybrid",),
+    variants: tuple[str, ...] = ("hybrid",),
     index_dir: Path | None = None,
     compare: Path | None = None,
     limit: int | None = None,
@@ -56,14 +56,15 @@ def run_eval(
         gold = gold[:limit]
     older = load_run(compare) if compare else None  # fail early on a bad --compare
 
-    spec = embedder_spec or settings.embedder
-    embedder = load_embedder(spec)
+    spec = embedder_spec or settings.index.embedder
+    # The product's embedder path: the same query cache `kilde ask` and the app use.
+    embedder = QueryCache(load_embedder(spec))
     index_dir = index_dir or default_index_dir(corpus_dir, settings, spec)
     report = ingest(
         corpus_dir,
         index_dir,
         embedder,
-        ChunkingParams(settings.chunk_size, settings.chunk_overlap),
+        ChunkingParams.from_settings(settings.index),
         progress=progress,
         embedder_spec=spec,
     )
@@ -73,20 +74,20 @@ def run_eval(
     runs: dict[str, dict] = {}
     items: dict[str, list[dict]] = {}
     preds: dict[str, list[dict]] = {}
-    for name in retrievers:
+    for name in variants:
         if name == BASELINE:
-            naive = NaiveBaseline(corpus_dir)
-            preds[name] = [naive.predict(item) for item in gold]
+            pipeline, naive = build_baseline(corpus_dir, settings)
+            preds[name] = _predict(pipeline, gold, name, progress)
             runs[name], items[name] = evaluate(gold, preds[name], page_text=naive.page_text)
             continue
         engine = base.with_settings(base.settings.with_values(retriever=name))
-        preds[name] = _predict(engine, gold, name, progress)
+        preds[name] = _predict(engine.pipeline, gold, name, progress)
         runs[name], items[name] = evaluate(gold, preds[name], page_text=base.store.page_text)
-    main = "hybrid" if "hybrid" in runs else retrievers[0]
+    main = "hybrid" if "hybrid" in runs else variants[0]
 
     _write_jsonl(out_dir / "predictions.jsonl", preds[main])
-    if len(retrievers) > 1:
-        for name in retrievers:
+    if len(variants) > 1:
+        for name in variants:
             _write_jsonl(out_dir / f"predictions.{name}.jsonl", preds[name])
     metrics = {
         "main": main,
@@ -94,7 +95,7 @@ def run_eval(
         "gold": str(gold_path),
         "corpus": str(corpus_dir),
         "embedder": base.embedder.id,
-        "settings": asdict(settings),
+        "settings": settings.flat(),
         "index": {"documents": report.documents, "pages": report.pages, "chunks": report.chunks},
     }
     (out_dir / "metrics.json").write_text(
@@ -107,10 +108,10 @@ def run_eval(
     return metrics
 
 
-def _predict(engine: Engine, gold: list[GoldItem], name: str, progress: bool) -> list[dict]:
+def _predict(pipeline: Pipeline, gold: list[GoldItem], name: str, progress: bool) -> list[dict]:
     rows = []
     for item in tqdm(gold, desc=f"Spørsmål ({name})", unit="spm", disable=not progress):
-        answer = engine.ask(item.question)
+        answer = pipeline.ask(item.question)
         rows.append({"id": item.id, **answer_to_dict(answer)})
     return rows
 

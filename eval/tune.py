@@ -12,9 +12,9 @@ import argparse
 import itertools
 from pathlib import Path
 
-from kilde.app.engine import Engine
-from kilde.app.serialize import retrieved_to_dict
-from kilde.config import Settings, parse_value
+from kilde.answer.engine import Engine
+from kilde.answer.serialize import retrieved_to_dict
+from kilde.config import load_settings, parse_value
 
 from .gold import load_gold
 from .metrics import score_item
@@ -45,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gold", type=Path, required=True)
     parser.add_argument("--index", required=True)
+    parser.add_argument("--config", type=Path, help="settings file (default: ./kilde.toml)")
     parser.add_argument(
         "--grid",
         action="append",
@@ -53,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     gold = load_gold(args.gold)
-    base = Engine.open(Settings().with_values(index_dir=args.index))
+    base = Engine.open(load_settings(args.config, index_dir=args.index))
     axes = []
     for spec in args.grid:
         key, _, values = spec.partition("=")

@@ -25,7 +25,7 @@ from kilde.ingest.readers import iter_sources, read_source
 from kilde.types import Chunk, DocInfo, Page
 
 from .embedders import Embedder
-from .store import IndexStore, load_store, write_generation
+from .store import FolderStore, FolderWriter, load_store
 
 EMBED_BATCH = 16
 
@@ -55,6 +55,7 @@ class _FileEntry:
     pages: list[Page]
     chunks: list[Chunk]
     vectors: np.ndarray | None  # None until embedded
+    unchanged: bool = False  # exactly as in the live generation: nothing to write
 
 
 def sha256_file(path: Path) -> str:
@@ -108,40 +109,39 @@ def ingest(
 
         _embed_missing(entries, embedder, params, report, progress)
 
-        ordered = [entries[rel] for rel in sorted(entries)]
-        chunks = [c for e in ordered for c in e.chunks]
-        pages = [p for e in ordered for p in e.pages]
-        vectors = (
-            np.concatenate([e.vectors for e in ordered])
-            if ordered
-            else np.zeros((0, embedder.dim), dtype=np.float32)
-        )
-        manifest = {
-            "embedder": {"id": embedder.id, "dim": embedder.dim, "spec": embedder_spec},
-            "chunking": params.as_dict(),
-            "corpus_dir": str(corpus_dir.resolve()),
-            "files": {
-                rel: {
-                    "doc": asdict(e.doc),
-                    "chunks": len(e.chunks),
-                    "title_from_catalog": rel in catalog,
-                }
-                for rel, e in zip(sorted(entries), ordered, strict=True)
+        writer = FolderWriter(
+            index_dir,
+            {
+                "embedder": {"id": embedder.id, "dim": embedder.dim, "spec": embedder_spec},
+                "chunking": params.as_dict(),
+                "corpus_dir": str(corpus_dir.resolve()),
             },
-            "skipped": report.skipped,
-        }
-        index_texts = [params.index_text(c) for c in chunks]
-        write_generation(index_dir, manifest, chunks, pages, vectors, index_texts)
+            base=previous,
+        )
+        for rel in sorted(set(writer.files()) - set(entries)):  # removed, or now empty
+            writer.delete_file(rel)
+        for rel, e in sorted(entries.items()):
+            if e.unchanged:
+                continue  # the writer carries it over from the live generation as it is
+            writer.upsert_file(
+                e.doc,
+                e.pages,
+                e.chunks,
+                e.vectors,
+                [params.index_text(c) for c in e.chunks],
+                title_from_catalog=rel in catalog,
+            )
+        writer.publish(report.skipped)
     report.documents = len(entries)
-    report.pages = len(pages)
-    report.chunks = len(chunks)
+    report.pages = sum(len(e.pages) for e in entries.values())
+    report.chunks = sum(len(e.chunks) for e in entries.values())
     report.seconds = time.perf_counter() - started
     return report
 
 
 def _reusable(
     index_dir: Path, embedder: Embedder, params: ChunkingParams, report: IngestReport
-) -> IndexStore | None:
+) -> FolderStore | None:
     """The live generation, if its vectors and chunks can be reused."""
     try:
         store = load_store(index_dir)
@@ -164,7 +164,7 @@ def _read_one(
     rel: str,
     catalog: dict,
     chunker: Chunker,
-    previous: IndexStore | None,
+    previous: FolderStore | None,
     report: IngestReport,
 ) -> _FileEntry | None:
     sha = sha256_file(path)
@@ -191,7 +191,7 @@ def _read_one(
     return _FileEntry(doc=doc, pages=list(source.pages), chunks=chunks, vectors=None)
 
 
-def _same_title(previous: IndexStore, rel: str, catalog: dict) -> bool:
+def _same_title(previous: FolderStore, rel: str, catalog: dict) -> bool:
     """Stored vectors embed the title too, so a catalog change of title means re-embedding."""
     entry = catalog.get(rel)
     was_from_catalog = previous.manifest["files"][rel].get("title_from_catalog", False)
@@ -200,7 +200,7 @@ def _same_title(previous: IndexStore, rel: str, catalog: dict) -> bool:
     return was_from_catalog and entry.title == previous.docs[rel].title
 
 
-def _reuse(previous: IndexStore, rel: str, catalog: dict, report: IngestReport) -> _FileEntry:
+def _reuse(previous: FolderStore, rel: str, catalog: dict, report: IngestReport) -> _FileEntry:
     rows = previous.chunk_rows(rel)
     old = previous.docs[rel]
     entry = catalog.get(rel)
@@ -208,9 +208,12 @@ def _reuse(previous: IndexStore, rel: str, catalog: dict, report: IngestReport) 
     if entry is not None:  # the catalog may have changed while the file did not
         doc = replace(old, title=entry.title, publisher=entry.publisher, date=entry.date)
     chunks = [replace(previous.chunks[i], title=doc.title) for i in rows]
-    pages = [p for p in previous.pages if p.file == rel]
+    pages = previous.file_pages(rel)
     report.reused_files += 1
-    return _FileEntry(doc=doc, pages=pages, chunks=chunks, vectors=previous.vectors[rows])
+    unchanged = doc == old and chunks == [previous.chunks[i] for i in rows]
+    return _FileEntry(
+        doc=doc, pages=pages, chunks=chunks, vectors=previous.vectors[rows], unchanged=unchanged
+    )
 
 
 def _embed_missing(

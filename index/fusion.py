@@ -6,10 +6,10 @@ from collections.abc import Sequence
 
 
 def reciprocal_rank_fusion(
-    rankings: Sequence[Sequence[int]], weights: Sequence[float], k: int = 60
-) -> dict[int, float]:
+    rankings: Sequence[Sequence[str]], weights: Sequence[float], k: int = 60
+) -> dict[str, float]:
     """Weighted RRF: sum over rankings of weight / (k + rank), rank 1-based."""
-    fused: dict[int, float] = {}
+    fused: dict[str, float] = {}
     for ranking, weight in zip(rankings, weights, strict=True):
         for rank, row in enumerate(ranking, start=1):
             fused[row] = fused.get(row, 0.0) + weight / (k + rank)
@@ -17,10 +17,10 @@ def reciprocal_rank_fusion(
 
 
 def score_fusion(
-    scored: Sequence[Sequence[tuple[int, float]]], weights: Sequence[float]
-) -> dict[int, float]:
+    scored: Sequence[Sequence[tuple[str, float]]], weights: Sequence[float]
+) -> dict[str, float]:
     """Weighted sum of min-max normalised scores; a row missing from a list scores 0 there."""
-    fused: dict[int, float] = {}
+    fused: dict[str, float] = {}
     for pairs, weight in zip(scored, weights, strict=True):
         if not pairs:
             continue

@@ -1,20 +1,19 @@
-"""Retrievers over an IndexStore: BM25, dense, and their fusion.
+"""Retrievers over a ``Store``: BM25, dense, and their fusion.
 
 Each retriever gets its components passed in; none reaches for a global LLM or embedder.
+Filters go down into the store's searches.
 """
 
 from __future__ import annotations
 
 from typing import Protocol
 
-import numpy as np
-
-from kilde.config import Settings
+from kilde.config import RetrievalSettings
 from kilde.types import Filters, Retrieved
 
 from .embedders import Embedder
 from .fusion import reciprocal_rank_fusion, score_fusion
-from .store import IndexStore
+from .interface import ScoredIds, Store
 
 
 class Retriever(Protocol):
@@ -23,76 +22,41 @@ class Retriever(Protocol):
         ...
 
 
-def allowed_rows(store: IndexStore, filters: Filters | None) -> np.ndarray | None:
-    """Boolean mask of chunks passing ``filters``; None when nothing is filtered."""
-    if filters is None or filters.is_empty():
-        return None
-    keep_files = set()
-    for rel, doc in store.docs.items():
-        if filters.files and rel not in filters.files:
-            continue
-        if filters.publishers and doc.publisher not in filters.publishers:
-            continue
-        year = doc.year
-        if filters.year_from and (year is None or year < filters.year_from):
-            continue
-        if filters.year_to and (year is None or year > filters.year_to):
-            continue
-        keep_files.add(rel)
-    return np.array([c.file in keep_files for c in store.chunks], dtype=bool)
+def _hits(store: Store, scored: ScoredIds) -> list[Retrieved]:
+    chunks = store.get_chunks([chunk_id for chunk_id, _ in scored])
+    return [Retrieved(chunk, score) for chunk, (_, score) in zip(chunks, scored, strict=True)]
 
 
 class Bm25Retriever:
-    def __init__(self, store: IndexStore):
+    def __init__(self, store: Store):
         self.store = store
 
-    def ranked(self, query: str, depth: int, mask: np.ndarray | None) -> list[tuple[int, float]]:
-        scores = self.store.bm25.scores(query)
-        if mask is not None:
-            scores = np.where(mask, scores, 0.0)
-        order = np.argsort(-scores, kind="stable")[:depth]
-        return [(int(i), float(scores[i])) for i in order if scores[i] > 0]
-
     def retrieve(self, query: str, k: int, filters: Filters | None = None) -> list[Retrieved]:
-        pairs = self.ranked(query, k, allowed_rows(self.store, filters))
-        return [Retrieved(self.store.chunks[i], s) for i, s in pairs]
+        return _hits(self.store, self.store.lexical_search(query, k, filters))
 
 
 class DenseRetriever:
-    def __init__(self, store: IndexStore, embedder: Embedder):
+    def __init__(self, store: Store, embedder: Embedder):
         self.store = store
         self.embedder = embedder
 
-    def ranked(
-        self, query_vector: np.ndarray, depth: int, mask: np.ndarray | None
-    ) -> list[tuple[int, float]]:
-        if mask is None:
-            return self.store.dense.search(query_vector, depth)
-        # Filtered: search everything, then keep allowed rows (flat index, small corpora).
-        pairs = self.store.dense.search(query_vector, self.store.dense.size)
-        return [(i, s) for i, s in pairs if mask[i]][:depth]
-
     def retrieve(self, query: str, k: int, filters: Filters | None = None) -> list[Retrieved]:
         vector = self.embedder.embed_query(query)
-        pairs = self.ranked(vector, k, allowed_rows(self.store, filters))
-        return [Retrieved(self.store.chunks[i], s) for i, s in pairs]
+        return _hits(self.store, self.store.dense_search(vector, k, filters))
 
 
 class HybridRetriever:
     """BM25 and dense candidates fused by weighted RRF or normalised score fusion."""
 
-    def __init__(self, store: IndexStore, embedder: Embedder, settings: Settings):
+    def __init__(self, store: Store, embedder: Embedder, settings: RetrievalSettings):
         self.store = store
-        self.bm25 = Bm25Retriever(store)
-        self.dense = DenseRetriever(store, embedder)
         self.embedder = embedder
         self.settings = settings
 
     def retrieve(self, query: str, k: int, filters: Filters | None = None) -> list[Retrieved]:
-        mask = allowed_rows(self.store, filters)
         depth = max(self.settings.candidates, k)
-        sparse = self.bm25.ranked(query, depth, mask)
-        dense = self.dense.ranked(self.embedder.embed_query(query), depth, mask)
+        sparse = self.store.lexical_search(query, depth, filters)
+        dense = self.store.dense_search(self.embedder.embed_query(query), depth, filters)
         weights = (1.0 - self.settings.dense_weight, self.settings.dense_weight)
         if self.settings.fusion == "rrf":
             fused = reciprocal_rank_fusion(
@@ -100,11 +64,15 @@ class HybridRetriever:
             )
         else:
             fused = score_fusion([sparse, dense], weights)
-        best = sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:k]
-        return [Retrieved(self.store.chunks[i], s) for i, s in best]
+        # Ties go to the order the candidates first appeared in (BM25's, then dense's).
+        first_seen: dict[str, int] = {}
+        for n, (chunk_id, _) in enumerate(sparse + dense):
+            first_seen.setdefault(chunk_id, n)
+        best = sorted(fused.items(), key=lambda item: (-item[1], first_seen[item[0]]))[:k]
+        return _hits(self.store, best)
 
 
-def make_retriever(store: IndexStore, embedder: Embedder, settings: Settings) -> Retriever:
+def make_retriever(store: Store, embedder: Embedder, settings: RetrievalSettings) -> Retriever:
     if settings.retriever == "bm25":
         return Bm25Retriever(store)
     if settings.retriever == "dense":

@@ -2,32 +2,12 @@
 
 from __future__ import annotations
 
-import re
-from functools import lru_cache
 from pathlib import Path
 
 import bm25s
 import numpy as np
-import Stemmer
-from bm25s.stopwords import STOPWORDS_NORWEGIAN
 
-_WORD = re.compile(r"[0-9A-Za-zÀ-ÖØ-öø-ÿ]+")
-_STOPWORDS = frozenset(STOPWORDS_NORWEGIAN)
-
-
-@lru_cache(maxsize=1)
-def _stemmer() -> Stemmer.Stemmer:
-    return Stemmer.Stemmer("norwegian")
-
-
-def words(text: str) -> list[str]:
-    """Lower-cased word tokens; hyphenated compounds split at the hyphen."""
-    return _WORD.findall(text.lower())
-
-
-def analyze(text: str) -> list[str]:
-    """Words, stopwords removed, Snowball-Norwegian stemmed: the BM25 vocabulary."""
-    return _stemmer().stemWords([w for w in words(text) if w not in _STOPWORDS])
+from kilde.text import analyze
 
 
 class Bm25Index:

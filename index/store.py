@@ -17,23 +17,27 @@ import json
 import os
 import shutil
 import time
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
 from kilde.errors import IndexMismatchError, IndexMissingError
-from kilde.types import Chunk, DocInfo, Page
+from kilde.text import analyze
+from kilde.types import Chunk, DocInfo, Filters, Page
 
 from .dense import DenseIndex
+from .interface import IndexStatus, ScoredIds, TermStats
 from .sparse import Bm25Index
 
 FORMAT_VERSION = 1
 CURRENT = "CURRENT"
 
 
-class IndexStore:
-    """A loaded, read-only index generation."""
+class FolderStore:
+    """A loaded, read-only generation of a folder index; implements ``Store``."""
 
     def __init__(
         self,
@@ -56,17 +60,89 @@ class IndexStore:
             rel: DocInfo(**meta["doc"]) for rel, meta in manifest["files"].items()
         }
         self._page_text = {(p.file, p.page): p.text for p in pages}
+        self._rows = {c.chunk_id: i for i, c in enumerate(chunks)}
+        self._term_stats: TermStats | None = None
+
+    # -- Store -------------------------------------------------------------------------
 
     @property
     def embedder_id(self) -> str:
         return self.manifest["embedder"]["id"]
 
+    @property
+    def embedder_spec(self) -> str | None:
+        return self.manifest["embedder"].get("spec")
+
+    def status(self) -> IndexStatus:
+        return IndexStatus(
+            location=str(self.folder.parent),
+            generation=self.folder.name,
+            embedder_id=self.embedder_id,
+            embedder_spec=self.embedder_spec,
+            embedder_dim=self.manifest["embedder"].get("dim"),
+            documents=len(self.docs),
+            pages=len(self.pages),
+            chunks=len(self.chunks),
+            created=self.manifest.get("created"),
+            chunking=self.manifest.get("chunking", {}),
+            skipped=tuple(self.manifest.get("skipped", ())),
+            corpus_dir=self.manifest.get("corpus_dir"),
+        )
+
+    def documents(self) -> dict[str, DocInfo]:
+        return dict(self.docs)
+
+    def dense_search(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> ScoredIds:
+        mask = self._allowed(filters)
+        if mask is None:
+            pairs = self.dense.search(vector, k)
+        else:  # flat index, small corpora: search everything, keep the allowed rows
+            pairs = [(i, s) for i, s in self.dense.search(vector, self.dense.size) if mask[i]]
+        return [(self.chunks[i].chunk_id, s) for i, s in pairs[:k]]
+
+    def lexical_search(self, query: str, k: int, filters: Filters | None = None) -> ScoredIds:
+        scores = self.bm25.scores(query)
+        mask = self._allowed(filters)
+        if mask is not None and len(scores):
+            scores = np.where(mask, scores, 0.0)
+        order = np.argsort(-scores, kind="stable")[:k]
+        return [(self.chunks[i].chunk_id, float(scores[i])) for i in order if scores[i] > 0]
+
+    def get_chunks(self, chunk_ids: Sequence[str]) -> list[Chunk]:
+        return [self.chunks[self._rows[i]] for i in chunk_ids]
+
+    def chunk_vectors(self, chunk_ids: Sequence[str]) -> np.ndarray:
+        rows = [self._rows[i] for i in chunk_ids]
+        return self.vectors[rows] if rows else np.zeros((0, self.vectors.shape[1]), np.float32)
+
+    def file_chunks(self, file: str) -> list[Chunk]:
+        return [c for c in self.chunks if c.file == file]
+
+    def file_pages(self, file: str) -> list[Page]:
+        return [p for p in self.pages if p.file == file]
+
     def page_text(self, file: str, page: int | None) -> str | None:
-        """The cleaned text of a page (the whole text for an unpaged file)."""
         return self._page_text.get((file, page))
+
+    def term_stats(self) -> TermStats:
+        if self._term_stats is None:  # computed once, on first use (the gate needs it)
+            df: Counter[str] = Counter()
+            for chunk in self.chunks:
+                df.update(set(analyze(chunk.text)))
+            self._term_stats = TermStats(chunks=len(self.chunks), df=df)
+        return self._term_stats
+
+    # -- folder details ----------------------------------------------------------------
 
     def chunk_rows(self, file: str) -> list[int]:
         return [i for i, c in enumerate(self.chunks) if c.file == file]
+
+    def _allowed(self, filters: Filters | None) -> np.ndarray | None:
+        """Boolean mask of chunks passing ``filters``; None when nothing is filtered."""
+        if filters is None or filters.is_empty():
+            return None
+        keep = {rel for rel, doc in self.docs.items() if filters.admits(rel, doc)}
+        return np.array([c.file in keep for c in self.chunks], dtype=bool)
 
 
 def live_generation(index_dir: Path) -> Path | None:
@@ -77,7 +153,7 @@ def live_generation(index_dir: Path) -> Path | None:
     return gen if (gen / "manifest.json").is_file() else None
 
 
-def load_store(index_dir: Path, embedder_id: str | None = None) -> IndexStore:
+def load_store(index_dir: Path, embedder_id: str | None = None) -> FolderStore:
     """Open the live generation; with ``embedder_id``, insist that it was built with it."""
     index_dir = Path(index_dir)
     gen = live_generation(index_dir)
@@ -101,7 +177,7 @@ def load_store(index_dir: Path, embedder_id: str | None = None) -> IndexStore:
     chunks = [Chunk(**row) for row in _read_jsonl(gen / "chunks.jsonl")]
     pages = [Page(**row) for row in _read_jsonl(gen / "pages.jsonl")]
     vectors = np.load(gen / "vectors.npy")
-    return IndexStore(
+    return FolderStore(
         folder=gen,
         manifest=manifest,
         chunks=chunks,
@@ -178,3 +254,114 @@ def _write_jsonl(path: Path, rows) -> None:
 def _read_jsonl(path: Path) -> list[dict]:
     with open(path, encoding="utf-8") as handle:
         return [json.loads(line) for line in handle if line.strip()]
+
+
+class FolderWriter:
+    """Builds the next generation of a folder index from the live one (``base``): files are
+    upserted or deleted one by one in memory, and ``publish`` writes the whole generation
+    beside the live one and switches to it atomically. Implements ``StoreWriter``."""
+
+    def __init__(self, index_dir: Path, manifest: dict, base: FolderStore | None = None):
+        self.index_dir = Path(index_dir)
+        self.manifest = manifest  # embedder, chunking, corpus_dir
+        self._files: dict[str, dict] = {}
+        if base is not None:
+            for rel, meta in base.manifest["files"].items():
+                rows = base.chunk_rows(rel)
+                # BM25 is rebuilt whole at publish, so kept files need their indexed text.
+                texts = base.manifest.get("chunking", {}).get("title_in_index", True)
+                chunks = [base.chunks[i] for i in rows]
+                self._files[rel] = {
+                    "doc": base.docs[rel],
+                    "pages": base.file_pages(rel),
+                    "chunks": chunks,
+                    "vectors": base.vectors[rows],
+                    "index_texts": [f"{c.title}\n{c.text}" if texts else c.text for c in chunks],
+                    "title_from_catalog": meta.get("title_from_catalog", False),
+                }
+
+    def files(self) -> list[str]:
+        return sorted(self._files)
+
+    def upsert_file(
+        self,
+        doc: DocInfo,
+        pages: Sequence[Page],
+        chunks: Sequence[Chunk],
+        vectors: np.ndarray,
+        index_texts: Sequence[str],
+        title_from_catalog: bool = False,
+    ) -> None:
+        self._files[doc.file] = {
+            "doc": doc,
+            "pages": list(pages),
+            "chunks": list(chunks),
+            "vectors": np.asarray(vectors, dtype=np.float32),
+            "index_texts": list(index_texts),
+            "title_from_catalog": title_from_catalog,
+        }
+
+    def delete_file(self, file: str) -> None:
+        self._files.pop(file, None)
+
+    def publish(self, skipped: Sequence[str] = ()) -> Path:
+        ordered = [self._files[rel] for rel in sorted(self._files)]
+        dim = self.manifest["embedder"]["dim"]
+        vectors = (
+            np.concatenate([f["vectors"] for f in ordered])
+            if ordered
+            else np.zeros((0, dim), dtype=np.float32)
+        )
+        manifest = {
+            **self.manifest,
+            "files": {
+                f["doc"].file: {
+                    "doc": asdict(f["doc"]),
+                    "chunks": len(f["chunks"]),
+                    "title_from_catalog": f["title_from_catalog"],
+                }
+                for f in ordered
+            },
+            "skipped": list(skipped),
+        }
+        return write_generation(
+            self.index_dir,
+            manifest,
+            [c for f in ordered for c in f["chunks"]],
+            [p for f in ordered for p in f["pages"]],
+            vectors,
+            [t for f in ordered for t in f["index_texts"]],
+        )
+
+
+def read_status(index_dir: Path) -> IndexStatus | None:
+    """The live generation's status from its manifest alone (no vectors loaded); None when
+    there is no index. Cheap enough to call on every UI rerun."""
+    index_dir = Path(index_dir)
+    gen = live_generation(index_dir)
+    if gen is None:
+        return None
+    try:
+        manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    files = manifest.get("files", {})
+    return IndexStatus(
+        location=str(index_dir),
+        generation=gen.name,
+        embedder_id=manifest.get("embedder", {}).get("id"),
+        embedder_spec=manifest.get("embedder", {}).get("spec"),
+        embedder_dim=manifest.get("embedder", {}).get("dim"),
+        documents=len(files),
+        pages=sum(meta["doc"].get("pages", 0) for meta in files.values()),
+        chunks=sum(meta.get("chunks", 0) for meta in files.values()),
+        created=manifest.get("created"),
+        chunking=manifest.get("chunking", {}),
+        skipped=tuple(manifest.get("skipped", ())),
+        corpus_dir=manifest.get("corpus_dir"),
+    )
+
+
+def open_store(location: str | Path, embedder_id: str | None = None) -> FolderStore:
+    """The store at ``location``: today a folder (a PostgreSQL URL is the next kind)."""
+    return load_store(Path(location), embedder_id)

@@ -10,21 +10,24 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
+from kilde.config import IndexSettings
+from kilde.text import locate
 from kilde.types import Chunk, Page
-
-_WS = re.compile(r"\s+")
-
 
 # Bump when reading, cleaning or chunking changes what an unchanged file turns into, so that
 # a re-ingest re-reads files instead of reusing their stored chunks.
-PIPELINE_VERSION = 3
+PIPELINE_VERSION = 4
 
 
 @dataclass(frozen=True)
 class ChunkingParams:
-    chunk_size: int = 400  # tokens of the embedder's tokenizer (see kilde.config)
-    chunk_overlap: int = 66
+    chunk_size: int = IndexSettings.chunk_size  # tokens of the embedder's tokenizer
+    chunk_overlap: int = IndexSettings.chunk_overlap
     title_in_index: bool = True  # embed and BM25-index "title\ntext", not the text alone
+
+    @classmethod
+    def from_settings(cls, settings: IndexSettings) -> ChunkingParams:
+        return cls(chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap)
 
     def as_dict(self) -> dict:
         return {
@@ -45,11 +48,6 @@ class ChunkingParams:
     def index_text(self, chunk: Chunk) -> str:
         """What the embedder and BM25 see for a chunk; citations still use ``chunk.text``."""
         return f"{chunk.title}\n{chunk.text}" if self.title_in_index else chunk.text
-
-
-def whitespace_token_count(text: str) -> int:
-    """A tokenizer-free count, for tests and embedders without a tokenizer."""
-    return len(text.split())
 
 
 class Chunker:
@@ -110,25 +108,6 @@ class Chunker:
         return chunks
 
 
-def locate(text: str, piece: str, cursor: int) -> tuple[int, int] | None:
-    """Where ``piece`` (a splitter output) stands in ``text``, at or after ``cursor``.
-
-    The splitter keeps the source characters but may strip or re-join whitespace, so fall
-    back to a whitespace-insensitive search anchored on the first and last words.
-    """
-    piece = piece.strip()
-    if not piece:
-        return None
-    at = text.find(piece, cursor)
-    if at < 0:
-        at = text.find(piece)
-    if at >= 0:
-        return at, at + len(piece)
-    pattern = r"\s+".join(re.escape(word) for word in piece.split())
-    match = re.compile(pattern).search(text, cursor) or re.compile(pattern).search(text)
-    return (match.start(), match.end()) if match else None
-
-
 def line_range(text: str, start: int, end: int) -> tuple[int, int]:
     """1-based inclusive line numbers of text[start:end]."""
     first = text.count("\n", 0, start) + 1
@@ -158,8 +137,3 @@ def nearest_heading(text: str, offset: int) -> str | None:
         ):
             return line
     return None
-
-
-def squash(text: str) -> str:
-    """Whitespace-folded text, for comparisons that ignore layout."""
-    return _WS.sub(" ", text).strip()

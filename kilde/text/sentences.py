@@ -9,16 +9,9 @@ from __future__ import annotations
 
 import re
 
-_ABBREVIATIONS = frozenset(
-    """pr nr jf ca dvs bl.a f.eks mv osv o.l m.fl m.m kap st mill mrd kr ref vs evt inkl ift
-    meld prop innst dok
-    iht mht tlf pst ph.d prof dr nt mnd hhv ang adm dir avd etc div nok
-    jan feb mar apr jun jul aug sep sept okt nov des""".split()
-)
-_MONTHS = (
-    "januar|februar|mars|april|mai|juni|juli|august|september|oktober|november|desember"
-    "|jan|feb|mar|apr|jun|jul|aug|sep|sept|okt|nov|des"
-)
+from .lexicon import ABBREVIATIONS, MONTH_ABBREVIATIONS, MONTHS
+
+_MONTHS = "|".join(MONTHS + MONTH_ABBREVIATIONS)
 _END = re.compile(r"[.!?:]+[»”\")]*(?=\s)")
 _ORDINAL_DATE = re.compile(rf"\d{{1,2}}\.\s+(?:{_MONTHS})", re.IGNORECASE)
 _BULLET = re.compile(r"^\s*(?:[•\-–*]|\d+[.)]\s)")
@@ -83,7 +76,7 @@ def _ends_sentence(block: str, dot: int, stop: int) -> bool:
     if block[dot] == "." and block[dot:stop].count(".") == 1:
         word = re.search(r"([\w.]+)$", block[:dot])
         token = word.group(1).lower() if word else ""
-        if token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha()):
+        if token in ABBREVIATIONS or (len(token) == 1 and token.isalpha()):
             return False
         if _ORDINAL_DATE.match(block, dot - len(token)) and token.isdigit():
             return False

@@ -1,51 +1,54 @@
-"""An opened index with its embedder, retriever and answerer, loaded once and reused.
+"""An opened store with its embedder and pipeline, loaded once and reused.
 
-The CLI, the eval runner and the Streamlit app all answer through this one object, so that
-they share a code path.
+The CLI, the eval runner and the Streamlit app all answer through this one object (with the
+same query cache), so that they share a code path and eval measures the product.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 
 from kilde.config import Settings
 from kilde.errors import IndexMismatchError
 from kilde.index.embedders import Embedder, load_embedder
+from kilde.index.interface import Store
 from kilde.index.retrieval import Retriever, make_retriever
-from kilde.index.store import IndexStore, load_store
+from kilde.index.store import open_store
 from kilde.types import Answer, Filters
 
-from .answer import Answerer, ExtractiveAnswerer
+from .factory import build_pipeline
+from .pipeline import Pipeline
 
 
 class Engine:
-    def __init__(self, settings: Settings, store: IndexStore, embedder: Embedder):
+    def __init__(self, settings: Settings, store: Store, embedder: Embedder):
         self.settings = settings
         self.store = store
         self.embedder = embedder
-        self.retriever: Retriever = make_retriever(store, embedder, settings)
-        self.answerer: Answerer = ExtractiveAnswerer(store, embedder, self.retriever, settings)
+        self.retriever: Retriever = make_retriever(store, embedder, settings.retrieval)
+        self.pipeline: Pipeline = build_pipeline(settings, store, embedder)
 
     @classmethod
     def open(
         cls, settings: Settings, embedder_spec: str | None = None, embedder: Embedder | None = None
     ) -> Engine:
-        """Open ``settings.index_dir``. Without an explicit embedder, load the one the index
-        was built with; with one, insist that it matches."""
-        store = load_store(Path(settings.index_dir))
+        """Open the store at ``settings.index.index_dir``. Without an explicit embedder, load
+        the one the index was built with; with one, insist that it matches."""
+        store = open_store(settings.index.index_dir)
         if embedder is None:
-            spec = embedder_spec or store.manifest["embedder"].get("spec") or settings.embedder
-            embedder = QueryCache(load_embedder(spec))
+            spec = embedder_spec or store.embedder_spec or settings.index.embedder
+            embedder = load_embedder(spec)
+        if not isinstance(embedder, QueryCache):
+            embedder = QueryCache(embedder)
         if embedder.id != store.embedder_id:
             raise IndexMismatchError(
-                f"the index at {settings.index_dir} was built with {store.embedder_id}, not "
-                f"{embedder.id}; re-ingest with {embedder.id} "
-                f"(kilde ingest CORPUS --index NEW_FOLDER --embedder ...) or query with the "
-                "embedder the index was built with"
+                f"indeksen i {settings.index.index_dir} er bygd med {store.embedder_id}, ikke "
+                f"{embedder.id}; bygg den på nytt med {embedder.id} "
+                f"(kilde ingest CORPUS --index NY_MAPPE --embedder ...) eller spør med "
+                "embedderen indeksen ble bygd med"
             )
         return cls(settings, store, embedder)
 
@@ -56,7 +59,7 @@ class Engine:
     def ask(
         self, question: str, history: Sequence[str] = (), filters: Filters | None = None
     ) -> Answer:
-        return self.answerer.answer(question, history, filters)
+        return self.pipeline.ask(question, history, filters)
 
 
 class QueryCache:
@@ -81,6 +84,10 @@ class QueryCache:
 
     def count_tokens(self, text: str) -> int:
         return self._inner.count_tokens(text)
+
+    @property
+    def max_tokens(self) -> int:
+        return self._inner.max_tokens
 
     def embed_query(self, text: str) -> np.ndarray:
         if text in self._cache:

@@ -1,0 +1,54 @@
+"""Builds a ``Pipeline`` from ``Settings``: the one place that decides which stage is which.
+
+Eval variants are pipelines too: ``bm25``, ``dense`` and ``hybrid`` differ in the retriever,
+and ``baseline`` is the naive pipeline that reads the corpus itself (``baseline.py``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kilde.config import Settings
+from kilde.errors import ConfigError
+from kilde.index.embedders import Embedder
+from kilde.index.interface import Store
+from kilde.index.retrieval import make_retriever
+
+from .baseline import BestSentenceAnswerer, NaiveCorpus
+from .cite import Citer
+from .followup import FollowupResolver
+from .gate import EvidenceGate, OpenGate
+from .pipeline import Pipeline
+from .rules import RulesAnswerer
+
+VARIANTS = ("bm25", "dense", "hybrid", "baseline")
+
+
+def build_pipeline(settings: Settings, store: Store, embedder: Embedder) -> Pipeline:
+    """kilde's pipeline over ``store``, with the stages ``settings`` name."""
+    idf = store.term_stats().idf_table()
+    if settings.answer.answerer != "rules":
+        raise ConfigError(f"ukjent answerer {settings.answer.answerer}; velg rules")
+    return Pipeline(
+        followup=FollowupResolver(),
+        retriever=make_retriever(store, embedder, settings.retrieval),
+        reranker=None,  # settings.rerank.reranker == "none"; a trained reader plugs in here
+        gate=EvidenceGate(idf, settings.gate, settings.answer.answer_passages),
+        answerer=RulesAnswerer(store, embedder, idf, settings.answer),
+        citer=Citer(store.page_text, store.documents()),
+        top_k=settings.retrieval.top_k,
+    )
+
+
+def build_baseline(corpus_dir: Path, settings: Settings) -> tuple[Pipeline, NaiveCorpus]:
+    """The naive pipeline (and its corpus, whose page texts eval scores citations against)."""
+    corpus = NaiveCorpus(Path(corpus_dir))
+    pipeline = Pipeline(
+        followup=FollowupResolver(),
+        retriever=corpus,
+        gate=OpenGate(),
+        answerer=BestSentenceAnswerer(),
+        citer=Citer(corpus.page_text, {}),
+        top_k=settings.retrieval.top_k,
+    )
+    return pipeline, corpus

@@ -1,0 +1,57 @@
+"""The evidence gate: refuse when the documents cover too little of the question.
+
+With no model that reads the text, refusal is decided from the question's idf-weighted
+stemmed terms: ``unknown`` is the share no document has at all; ``coverage`` the largest share
+one of the top passages holds (docs/tuning.md, "Refusal").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from kilde.config import GateSettings
+from kilde.text import analyze
+from kilde.types import Retrieved
+
+
+@dataclass(frozen=True)
+class Evidence:
+    unknown: float  # share of the question's weight that no document has
+    coverage: float  # largest share of it that one top passage holds
+    refuse: bool
+
+
+def term_weight(idf: Mapping[str, float], term: str) -> float:
+    """idf of ``term``; a term no chunk has weighs as much as the rarest possible one."""
+    return idf.get(term, idf.get("", 1.0))
+
+
+class EvidenceGate:
+    """Pipeline stage: go on to the answerer, or refuse."""
+
+    def __init__(self, idf: Mapping[str, float], settings: GateSettings, passages: int):
+        self.idf = idf
+        self.settings = settings
+        self.passages = passages  # how many top passages may hold the answer
+
+    def check(self, query: str, retrieved: Sequence[Retrieved]) -> Evidence:
+        terms = set(analyze(query))
+        total = sum(term_weight(self.idf, t) for t in terms) or 1.0
+        unknown = sum(term_weight(self.idf, t) for t in terms if t not in self.idf) / total
+        coverage = 0.0
+        for hit in retrieved[: self.passages]:
+            held = terms & set(analyze(hit.chunk.text))
+            coverage = max(coverage, sum(term_weight(self.idf, t) for t in held) / total)
+        refuse = (
+            unknown >= self.settings.refuse_unknown_share
+            or coverage < self.settings.refuse_min_coverage
+        )
+        return Evidence(unknown=unknown, coverage=coverage, refuse=refuse)
+
+
+class OpenGate:
+    """A gate that never refuses (the naive baseline has none)."""
+
+    def check(self, query: str, retrieved: Sequence[Retrieved]) -> Evidence:
+        return Evidence(unknown=0.0, coverage=1.0, refuse=False)

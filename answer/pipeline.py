@@ -1,0 +1,83 @@
+"""The answering pipeline: small stages with one job each, run in a fixed order.
+
+    follow-up resolution -> retrieval -> optional reranker -> evidence gate -> answerer
+    -> cite and verify
+
+Each stage is a plain object with one method, so any of them can be swapped (a trained
+reader for the rules answerer, a PostgreSQL-backed retriever for the folder one) without the
+others knowing. ``kilde.answer.factory`` picks the stages from ``Settings``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from kilde.types import REFUSAL_TEXT, Answer, Draft, Filters, Retrieved
+
+from .cite import Citer
+from .gate import Evidence
+
+
+class FollowupStage(Protocol):
+    def resolve(self, question: str, history: Sequence[str]) -> str: ...
+
+
+class RetrieverStage(Protocol):
+    def retrieve(self, query: str, k: int, filters: Filters | None = None) -> list[Retrieved]: ...
+
+
+class RerankerStage(Protocol):
+    def rerank(self, query: str, retrieved: Sequence[Retrieved]) -> list[Retrieved]: ...
+
+
+class GateStage(Protocol):
+    def check(self, query: str, retrieved: Sequence[Retrieved]) -> Evidence: ...
+
+
+class AnswererStage(Protocol):
+    """Reads the chosen passages and drafts an answer; never retrieves."""
+
+    name: str
+
+    def draft(self, question: str, query: str, passages: Sequence[Retrieved]) -> Draft: ...
+
+
+@dataclass
+class Pipeline:
+    followup: FollowupStage
+    retriever: RetrieverStage
+    gate: GateStage
+    answerer: AnswererStage
+    citer: Citer
+    reranker: RerankerStage | None = None
+    top_k: int = 10
+
+    def ask(
+        self, question: str, history: Sequence[str] = (), filters: Filters | None = None
+    ) -> Answer:
+        started = time.perf_counter()
+        query = self.followup.resolve(question, history)
+        retrieved = self.retriever.retrieve(query, max(self.top_k, 10), filters)
+        if self.reranker is not None:
+            retrieved = self.reranker.rerank(query, retrieved)
+        evidence = self.gate.check(query, retrieved)
+        if evidence.refuse:
+            draft = Draft(answerer=self.answerer.name)
+        else:
+            draft = self.answerer.draft(question, query, retrieved)
+        sentences, citations = self.citer.cite(draft)
+        refused = not sentences  # nothing strong enough, or nothing that verified
+        return Answer(
+            question=question,
+            answer=REFUSAL_TEXT if refused else " ".join(s.text for s in sentences),
+            refused=refused,
+            sentences=tuple(sentences),
+            citations=tuple(citations),
+            retrieved=tuple(retrieved),
+            latency_ms=(time.perf_counter() - started) * 1000,
+            search_query=query,
+            answerer=draft.answerer,
+        )
