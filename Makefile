@@ -39,13 +39,14 @@ format: install
 	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
 
 eval: install
-	$(BIN)/kilde eval --gold eval/gold/kilde.jsonl --corpus $(CORPUS) --out eval/runs/latest --retriever all
+	$(BIN)/kilde eval --gold eval/gold/kilde.jsonl --corpus $(CORPUS) --out eval/runs/latest --variant all
 
 eval-norquad: install
 	$(BIN)/python -m kilde.eval.norquad ../shared/norquad/validation.json eval/runs/norquad-data
-	$(BIN)/kilde eval --gold eval/runs/norquad-data/gold.jsonl --corpus eval/runs/norquad-data/corpus --out eval/runs/norquad --retriever all
+	$(BIN)/kilde eval --gold eval/runs/norquad-data/gold.jsonl --corpus eval/runs/norquad-data/corpus --out eval/runs/norquad --variant all
 
 bench: install
+	$(BIN)/pip install -q -e '.[bench]'
 	$(BIN)/python bench/ingest_bench.py
 	$(BIN)/python bench/query_bench.py
 

@@ -74,10 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", type=Path, required=True, help="folder for predictions, metrics, report"
     )
     p.add_argument(
+        "--variant",
         "--retriever",
+        dest="variant",
         choices=("bm25", "dense", "hybrid", "baseline", "all"),
         default="hybrid",
-        help="all: bm25, dense, hybrid and the naive baseline side by side",
+        help="pipeline variant; all: bm25, dense, hybrid and the naive baseline side by side",
     )
     p.add_argument("--compare", type=Path, help="an older --out folder to compare against")
     p.add_argument("--limit", type=int, help="only the first N questions (smoke runs)")
@@ -260,7 +262,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     settings = load_settings(args.config, corpus_dir=args.corpus)
     settings = settings.with_values(**parse_assignments(args.set))
-    variants = VARIANTS if args.retriever == "all" else (args.retriever,)
+    variants = VARIANTS if args.variant == "all" else (args.variant,)
     metrics = run_eval(
         gold_path=args.gold,
         corpus_dir=Path(settings.index.corpus_dir),

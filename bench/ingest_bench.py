@@ -16,7 +16,7 @@ starts; seconds cover reading, chunking, embedding and writing the index.
   embedding time is its ``IngestReport.embed_seconds``.
 - plain: ``SimpleDirectoryReader`` -> ``SentenceSplitter`` (kilde's sizes), counting with the
   embedder's tokenizer -> ``VectorStoreIndex`` over ``FaissVectorStore(IndexFlatIP(384))``,
-  embedding through ``kilde.index.llama_embedding.LlamaEmbedding`` (embed_batch_size=16),
+  embedding through ``bench/llama_embedding.LlamaEmbedding`` (embed_batch_size=16),
   then ``storage_context.persist`` (kilde writes its index too). Embedding time is measured
   inside the adapter.
 """
@@ -43,7 +43,7 @@ PIPELINES = ("kilde", "plain")
 TEXT_SUFFIXES = (".txt", ".md")
 SUPPORTED = (".pdf", ".txt", ".md", ".docx")
 # Both pipelines chunk with kilde's defaults, so that they embed comparable amounts of text.
-CHUNK_SIZE, CHUNK_OVERLAP = Settings().chunk_size, Settings().chunk_overlap
+CHUNK_SIZE, CHUNK_OVERLAP = Settings().index.chunk_size, Settings().index.chunk_overlap
 EMBED_BATCH = 16
 OUTSIDE_TARGET = 0.15  # kilde's time outside embedding, as a share of its total
 
@@ -109,12 +109,11 @@ def run_kilde(corpus: Path, spec: str) -> dict:
 
 def run_plain(corpus: Path, spec: str) -> dict:
     import faiss
+    from llama_embedding import LlamaEmbedding  # bench/, beside this script
     from llama_index.core import Settings as LlamaSettings
     from llama_index.core import SimpleDirectoryReader, StorageContext, VectorStoreIndex
     from llama_index.core.node_parser import SentenceSplitter
     from llama_index.vector_stores.faiss import FaissVectorStore
-
-    from kilde.index.llama_embedding import LlamaEmbedding
 
     started = time.perf_counter()
     embedder = load_warm(spec)

@@ -95,7 +95,7 @@ def summary(name: str, values: list[float], unit: str = "ms") -> str:
 
 
 def warm_bench(index_dir: Path, questions: list[str], n: int, warmup: int) -> dict:
-    from kilde.app.engine import Engine
+    from kilde.answer.engine import Engine
     from kilde.config import load_settings
 
     settings = load_settings(index_dir=str(index_dir))
@@ -107,7 +107,9 @@ def warm_bench(index_dir: Path, questions: list[str], n: int, warmup: int) -> di
     asked = [questions[i % len(questions)] for i in range(n)]
     load_before = os.getloadavg()[0]
     ask_ms = timed(engine.ask, asked, engine)
-    retrieve_ms = timed(lambda q: engine.retriever.retrieve(q, settings.top_k, None), asked, engine)
+    retrieve_ms = timed(
+        lambda q: engine.retriever.retrieve(q, settings.retrieval.top_k, None), asked, engine
+    )
     embed_ms = timed(engine.embedder.embed_query, asked, engine)
     # Asking again with the query vector cached (a UI rerun, a repeated question).
     cached_ms = []
@@ -119,7 +121,7 @@ def warm_bench(index_dir: Path, questions: list[str], n: int, warmup: int) -> di
     refused = sum(engine.ask(q).refused for q in questions[: min(len(questions), 20)])
     return {
         "settings": settings,
-        "chunks": len(engine.store.chunks),
+        "chunks": engine.store.status().chunks,
         "open_seconds": open_seconds,
         "ask_ms": ask_ms,
         "retrieve_ms": retrieve_ms,
