@@ -53,7 +53,7 @@ def test_gold_set_uses_every_corpus_file(gold):
 
 def test_gold_ids_follow_pattern(gold):
     for g in gold:
-        assert g.id.startswith("hp-") and g.id[3:].isdigit(), g.id
+        assert g.id[:3] in ("hp-", "ht-") and g.id[3:].isdigit(), g.id
 
 
 # --- unit tests on small files ---------------------------------------------------------
