@@ -64,3 +64,13 @@ def test_word_windows_and_jaccard():
     assert word_windows("kort tekst") == {("kort", "tekst")}
     assert jaccard("Hvor mange kommuner?", "hvor mange KOMMUNER") == 1.0
     assert jaccard("a b", "c d") == 0.0
+
+
+def test_held_out_test_items_use_facts_no_older_item_uses():
+    gold = load_gold(GOLD)
+    held_out = [g for g in gold if g.id.startswith("ht-")]
+    assert len(held_out) >= 60 and all(g.split == "test" for g in held_out)
+    assert sum(not g.answerable for g in held_out) >= 15
+    for group in evidence_groups(gold, CORPUS):
+        prefixes = {g.id[:3] for g in group}
+        assert prefixes != {"hp-", "ht-"}, [g.id for g in group]
