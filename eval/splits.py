@@ -69,11 +69,14 @@ class EvidenceIndex:
         self.spans: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
         self.windows: dict[tuple[str, ...], str] = {}
         for item in items:
-            for ev in item.evidence:
-                for left, right in self.spans_of(ev):
-                    self.spans[ev.file].append((left, right, item.id))
-                for run in word_windows(ev.quote):
-                    self.windows.setdefault(run, item.id)
+            self.add(item)
+
+    def add(self, item: GoldItem) -> None:
+        for ev in item.evidence:
+            for left, right in self.spans_of(ev):
+                self.spans[ev.file].append((left, right, item.id))
+            for run in word_windows(ev.quote):
+                self.windows.setdefault(run, item.id)
 
     def text(self, name: str) -> str:
         if name not in self._texts:
@@ -93,11 +96,16 @@ class EvidenceIndex:
 
     def same_sentence(self, ev: Evidence) -> str | None:
         """The id of an indexed item whose evidence lies in the same sentence as ``ev``."""
+        return min(self.same_sentence_all(ev), default=None)
+
+    def same_sentence_all(self, ev: Evidence) -> set[str]:
+        """The ids of every indexed item with evidence in the same sentence as ``ev``."""
+        found = set()
         for left, right in self.spans_of(ev):
             for other_left, other_right, item_id in self.spans.get(ev.file, ()):
                 if left < other_right and other_left < right:
-                    return item_id
-        return None
+                    found.add(item_id)
+        return found
 
 
 def evidence_groups(items: Sequence[GoldItem], corpus_dir: Path) -> list[list[GoldItem]]:
@@ -110,12 +118,15 @@ def evidence_groups(items: Sequence[GoldItem], corpus_dir: Path) -> list[list[Go
             key = parent[key]
         return key
 
-    for i, item in enumerate(items):
-        earlier = EvidenceIndex(items[:i], corpus_dir)  # small sets: quadratic is fine
+    earlier = EvidenceIndex((), corpus_dir)
+    for item in items:
         for ev in item.evidence:
-            for other in (earlier.shared_window(ev), earlier.same_sentence(ev)):
-                if other is not None:
-                    parent[root(item.id)] = root(other)
+            # A shared word run always points at an item already joined with every other
+            # item holding that run; sentence overlaps can reach separate groups at once.
+            others = earlier.same_sentence_all(ev) | {earlier.shared_window(ev)} - {None}
+            for other in others:
+                parent[root(item.id)] = root(other)
+        earlier.add(item)
     groups: dict[str, list[GoldItem]] = defaultdict(list)
     for item in items:
         groups[root(item.id)].append(item)
