@@ -7,6 +7,9 @@ fails when one of its quotes shares a run of 8 words with an eval quote, lies in
 sentence as an eval quote, or when its question has word-set Jaccard > 0.6 with an eval
 question. The train files are also validated against corpus/ and must all say
 ``"split": "train"``, with ids unique across the files. Exit status 1 on any problem.
+
+``--fix`` rewrites each train file without the items that overlap the eval set (for use after
+new eval items are added); other problems still have to be fixed by hand.
 """
 
 from __future__ import annotations
@@ -16,11 +19,31 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from kilde.eval.gold import GoldItem, load_gold, validate_gold
+from kilde.eval.gold import GoldItem, load_gold, validate_gold, write_gold
 from kilde.eval.splits import EvidenceIndex, jaccard
 
 ROOT = Path(__file__).resolve().parents[2]
 MAX_JACCARD = 0.6
+
+
+def overlaps(item: GoldItem, evals: list[GoldItem], index: EvidenceIndex) -> list[str]:
+    """How a training item overlaps the eval set (``evals``, indexed in ``index``)."""
+    found = []
+    for ev in item.evidence:
+        shared = index.shared_window(ev)
+        if shared:
+            found.append(f"{item.id}: quote shares 8 words with eval item {shared}")
+        same = index.same_sentence(ev)
+        if same and not shared:
+            found.append(f"{item.id}: quote in the same sentence as eval item {same}")
+    for other in evals:
+        score = jaccard(item.question, other.question)
+        if score > MAX_JACCARD:
+            found.append(
+                f"{item.id}: question near {other.id} (Jaccard {score:.2f}): "
+                f"{item.question!r} ~ {other.question!r}"
+            )
+    return found
 
 
 def check(train: list[GoldItem], evals: list[GoldItem], index: EvidenceIndex) -> list[str]:
@@ -29,20 +52,7 @@ def check(train: list[GoldItem], evals: list[GoldItem], index: EvidenceIndex) ->
     for item in train:
         if item.split != "train":
             problems.append(f"{item.id}: split is {item.split!r}, not 'train'")
-        for ev in item.evidence:
-            shared = index.shared_window(ev)
-            if shared:
-                problems.append(f"{item.id}: quote shares 8 words with eval item {shared}")
-            same = index.same_sentence(ev)
-            if same and not shared:
-                problems.append(f"{item.id}: quote in the same sentence as eval item {same}")
-        for other in evals:
-            score = jaccard(item.question, other.question)
-            if score > MAX_JACCARD:
-                problems.append(
-                    f"{item.id}: question near {other.id} (Jaccard {score:.2f}): "
-                    f"{item.question!r} ~ {other.question!r}"
-                )
+        problems += overlaps(item, evals, index)
     return problems
 
 
@@ -51,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("train", nargs="*", type=Path)
     parser.add_argument("--eval", type=Path, default=ROOT / "eval" / "gold" / "kilde.jsonl")
     parser.add_argument("--corpus", type=Path, default=ROOT / "corpus")
+    parser.add_argument("--fix", action="store_true", help="drop items that overlap eval items")
     args = parser.parse_args(argv)
     paths = args.train or sorted((ROOT / "train" / "data").glob("kilde-train-*.jsonl"))
     evals = load_gold(args.eval)
@@ -59,6 +70,12 @@ def main(argv: list[str] | None = None) -> int:
     ids: Counter[str] = Counter()
     for path in paths:
         train = load_gold(path)
+        if args.fix:
+            kept = [item for item in train if not overlaps(item, evals, index)]
+            if len(kept) < len(train):
+                write_gold(kept, path)
+                print(f"{path.name}: dropped {len(train) - len(kept)} overlapping item(s)")
+            train = kept
         ids.update(item.id for item in train)
         found = [f"{path.name}: {p}" for p in validate_gold(train, args.corpus)]
         found += [f"{path.name}: {p}" for p in check(train, evals, index)]
