@@ -52,7 +52,8 @@ def sentence_spans(ev: Evidence, text: str) -> list[tuple[int, int]]:
         left_floor = max(0, start - SENTENCE_REACH)
         ends_before = list(_SENTENCE_END.finditer(text, left_floor, start))
         left = ends_before[-1].end() if ends_before else left_floor
-        after = _SENTENCE_END.search(text, end, min(len(text), end + SENTENCE_REACH))
+        # From the last character, so that a quote ending in a full stop ends its sentence.
+        after = _SENTENCE_END.search(text, end - 1, min(len(text), end + SENTENCE_REACH))
         right = after.start() + 1 if after else min(len(text), end + SENTENCE_REACH)
         spans.append((left, right))
         start = text.find(ev.quote, start + 1)

@@ -3,7 +3,9 @@
     .venv/bin/python eval/gold/split_gold.py [--gold eval/gold/kilde.jsonl] [--corpus corpus]
 
 Items that already carry a split keep it; see ``kilde.eval.splits.assign_dev_test`` and
-eval/gold/README.md for the rule. Running it again on its own output changes nothing.
+eval/gold/README.md for the rule. Items whose id starts with ``--held-out`` (default "ht-",
+written later as extra test items) are always test and play no part in balancing the rest.
+Running it again on its own output changes nothing; ``--reset`` redoes the split from scratch.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gold", type=Path, default=ROOT / "eval" / "gold" / "kilde.jsonl")
     parser.add_argument("--corpus", type=Path, default=ROOT / "corpus")
     parser.add_argument("--reset", action="store_true", help="forget existing dev/test splits")
+    parser.add_argument("--held-out", default="ht-", help="id prefix of items that are always test")
     args = parser.parse_args(argv)
     items = load_gold(args.gold)
     problems = validate_gold(items, args.corpus)
@@ -31,7 +34,14 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"{args.gold}: {problems[0]}")
     if args.reset:
         items = [replace(i, split=None) if i.split in ("dev", "test") else i for i in items]
-    items = assign_dev_test(items, args.corpus)
+    placed = {
+        item.id: item
+        for item in assign_dev_test(
+            [i for i in items if not i.id.startswith(args.held_out)], args.corpus
+        )
+    }
+    items = [placed.get(i.id) or replace(i, split="test") for i in items]
+    assign_dev_test(items, args.corpus)  # raises if one evidence group spans dev and test
     write_gold(items, args.gold)
     table = Counter((item.split, item.type) for item in items)
     for split in ("dev", "test"):
