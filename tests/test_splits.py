@@ -74,3 +74,16 @@ def test_held_out_test_items_use_facts_no_older_item_uses():
     for group in evidence_groups(gold, CORPUS):
         prefixes = {g.id[:3] for g in group}
         assert prefixes != {"hp-", "ht-"}, [g.id for g in group]
+
+
+def test_split_gold_from_scratch_reproduces_the_committed_split(tmp_path, capsys):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("split_gold", GOLD.parent / "split_gold.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    copy = tmp_path / "kilde.jsonl"
+    copy.write_bytes(GOLD.read_bytes())
+    assert module.main(["--gold", str(copy), "--corpus", str(CORPUS), "--reset"]) == 0
+    assert copy.read_bytes() == GOLD.read_bytes()
+    assert "dev: 74 items" in capsys.readouterr().out
