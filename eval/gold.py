@@ -3,7 +3,11 @@
 One JSON object per line (JSONL)::
 
     {"id": str, "question": str, "answer": str, "answer_aliases": [str],
-     "evidence": [{"file": str, "quote": str}], "answerable": bool, "type": str}
+     "evidence": [{"file": str, "quote": str}], "answerable": bool, "type": str,
+     "split": str}
+
+``split`` is optional: "dev" (tune on it), "test" (report it, never tune on it) or "train"
+(training data for the reader, never scored); an item without it belongs to no split.
 
 ``load_gold`` checks the shape of every line; ``validate_gold`` checks the content
 against the corpus (ids, types, and that every quote is an exact substring of its file).
@@ -29,6 +33,8 @@ TYPES = (
     "unanswerable",
 )
 
+SPLITS = ("dev", "test", "train")
+
 # Field name -> expected JSON type, in the order they are written.
 _FIELDS: dict[str, type] = {
     "id": str,
@@ -39,6 +45,8 @@ _FIELDS: dict[str, type] = {
     "answerable": bool,
     "type": str,
 }
+# Optional fields, written after the required ones when set.
+_OPTIONAL_FIELDS: dict[str, type] = {"split": str}
 _EVIDENCE_FIELDS = ("file", "quote")
 
 
@@ -59,6 +67,7 @@ class GoldItem:
     evidence: tuple[Evidence, ...]
     answerable: bool
     type: str
+    split: str | None = None
 
 
 class _LineError(Exception):
@@ -81,10 +90,13 @@ def _type_name(value: object) -> str:
     return _JSON_NAMES.get(type(value), type(value).__name__)
 
 
-def _check_keys(obj: dict, expected: Iterable[str], what: str) -> None:
+def _check_keys(
+    obj: dict, expected: Iterable[str], what: str, optional: Iterable[str] = ()
+) -> None:
     expected = list(expected)
+    allowed = set(expected) | set(optional)
     missing = [k for k in expected if k not in obj]
-    unknown = sorted(k for k in obj if k not in expected)
+    unknown = sorted(k for k in obj if k not in allowed)
     if missing:
         raise _LineError(f"{what} is missing key(s) {', '.join(missing)}")
     if unknown:
@@ -94,8 +106,10 @@ def _check_keys(obj: dict, expected: Iterable[str], what: str) -> None:
 def _parse_item(obj: object) -> GoldItem:
     if not isinstance(obj, dict):
         raise _LineError(f"expected a JSON object, got {_type_name(obj)}")
-    _check_keys(obj, _FIELDS, "item")
-    for key, kind in _FIELDS.items():
+    _check_keys(obj, _FIELDS, "item", optional=_OPTIONAL_FIELDS)
+    for key, kind in (*_FIELDS.items(), *_OPTIONAL_FIELDS.items()):
+        if key not in obj:
+            continue  # only optional keys can be absent here
         value = obj[key]
         if not isinstance(value, kind):
             raise _LineError(f"key {key!r} must be a {_JSON_NAMES[kind]}, got {_type_name(value)}")
@@ -121,6 +135,7 @@ def _parse_item(obj: object) -> GoldItem:
         evidence=tuple(evidence),
         answerable=obj["answerable"],
         type=obj["type"],
+        split=obj.get("split"),
     )
 
 
@@ -184,6 +199,8 @@ def validate_gold(items: Iterable[GoldItem], corpus_dir: Path) -> list[str]:
             problems.append(f"{where}: empty question")
         if item.type not in TYPES:
             problems.append(f"{where}: unknown type {item.type!r} (expected one of {TYPES})")
+        if item.split is not None and item.split not in SPLITS:
+            problems.append(f"{where}: unknown split {item.split!r} (expected one of {SPLITS})")
 
         if not item.answerable or item.type == "unanswerable":
             if item.answerable:
@@ -218,9 +235,18 @@ def validate_gold(items: Iterable[GoldItem], corpus_dir: Path) -> list[str]:
     return problems
 
 
+def select_split(items: Iterable[GoldItem], split: str) -> list[GoldItem]:
+    """The items of one split ("dev", "test", "train"), or every item for "all"."""
+    if split == "all":
+        return list(items)
+    if split not in SPLITS:
+        raise KildeError(f"Ukjent split {split!r}; bruk en av {', '.join(SPLITS)} eller all.")
+    return [item for item in items if item.split == split]
+
+
 def item_to_dict(item: GoldItem) -> dict:
-    """The JSON object for one item, keys in schema order."""
-    return {
+    """The JSON object for one item, keys in schema order (``split`` only when set)."""
+    obj = {
         "id": item.id,
         "question": item.question,
         "answer": item.answer,
@@ -229,6 +255,9 @@ def item_to_dict(item: GoldItem) -> dict:
         "answerable": item.answerable,
         "type": item.type,
     }
+    if item.split is not None:
+        obj["split"] = item.split
+    return obj
 
 
 def write_gold(items: Iterable[GoldItem], path: Path) -> None:

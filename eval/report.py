@@ -153,6 +153,7 @@ def write_report(
     gold: list[GoldItem],
     preds: dict[str, list[dict]],
     compare: tuple[dict[str, list[dict]], str] | None = None,
+    split: str = "all",
 ) -> tuple[Path, Path]:
     """Write ``report.md`` (with PNGs beside it) and self-contained ``report.html``.
 
@@ -167,7 +168,7 @@ def write_report(
     main = "hybrid" if "hybrid" in runs else names[0]
 
     blocks: list[_Block] = [_Heading("kilde evaluation report", 1)]
-    blocks += _summary(runs, main, len(gold))
+    blocks += _summary(runs, main, len(gold), split)
     blocks += _metrics_section(runs)
     blocks += _by_type_section(runs)
     if len(runs) > 1:
@@ -189,9 +190,10 @@ def write_report(
 # --- sections -------------------------------------------------------------------------
 
 
-def _summary(runs: dict[str, dict], main: str, n_gold: int) -> list[_Block]:
+def _summary(runs: dict[str, dict], main: str, n_gold: int, split: str) -> list[_Block]:
     agg = runs[main]
     text = (
+        f"Split: {split}. "
         f"{n_gold} gold questions ({_fmt(agg.get('n_answerable'), 'count')} answerable, "
         f"{_fmt(agg.get('n_unanswerable'), 'count')} unanswerable). "
         f"Retrievers: {', '.join(runs)}. Main run: {main}."

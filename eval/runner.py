@@ -19,7 +19,7 @@ from kilde.index.build import ingest
 from kilde.index.embedders import load_embedder
 from kilde.ingest.chunk import ChunkingParams
 
-from .gold import GoldItem, load_gold, validate_gold
+from .gold import GoldItem, load_gold, select_split, validate_gold
 from .metrics import evaluate
 from .report import load_run, write_items, write_report
 
@@ -46,12 +46,20 @@ def run_eval(
     limit: int | None = None,
     embedder_spec: str | None = None,
     progress: bool = True,
+    split: str = "all",
 ) -> dict:
-    """Run the eval and return the metrics written to ``out_dir/metrics.json``."""
+    """Run the eval and return the metrics written to ``out_dir/metrics.json``.
+
+    ``split`` ("dev", "test" or "all") keeps only the gold items of that split."""
     gold = load_gold(gold_path)
     problems = validate_gold(gold, corpus_dir)
     if problems:
         raise KildeError(f"{gold_path}: {len(problems)} problem(s), first: {problems[0]}")
+    gold = select_split(gold, split)
+    if not gold:
+        raise KildeError(
+            f"{gold_path} har ingen spørsmål i split {split!r}; velg en annen --split."
+        )
     if limit:
         gold = gold[:limit]
     older = load_run(compare) if compare else None  # fail early on a bad --compare
@@ -93,6 +101,7 @@ def run_eval(
         "main": main,
         "runs": runs,
         "gold": str(gold_path),
+        "split": split,
         "corpus": str(corpus_dir),
         "embedder": base.embedder.id,
         "settings": settings.flat(),
@@ -103,7 +112,13 @@ def run_eval(
     )
     write_items(out_dir, items)
     write_report(
-        out_dir, runs, items, gold, preds, compare=(older, str(compare)) if older else None
+        out_dir,
+        runs,
+        items,
+        gold,
+        preds,
+        compare=(older, str(compare)) if older else None,
+        split=split,
     )
     return metrics
 

