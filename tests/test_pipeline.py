@@ -4,6 +4,7 @@ factory's variants, and the nested settings that drive them."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -176,3 +177,29 @@ def test_settings_are_nested_validated_and_sweepable(tmp_path):
     loaded = load_settings(config, retriever="bm25")
     assert loaded.retrieval.top_k == 7 and loaded.answer.max_sentences == 2
     assert loaded.retrieval.retriever == "bm25"
+
+
+def test_tune_sweeps_answer_settings_on_a_split(engine, tmp_path, capsys):
+    from kilde.eval.tune import main as tune_main
+
+    item = {
+        "id": "s-1",
+        "question": COST_QUESTION,
+        "answer": "42,7 millioner kroner",
+        "answer_aliases": ["42,7 millioner"],
+        "evidence": [{"file": "storli.pdf", "quote": "kostet 42,7 millioner kroner"}],
+        "answerable": True,
+        "type": "number",
+        "split": "dev",
+    }
+    other = {**item, "id": "s-2", "split": "test", "question": "Hva koster driften i året?"}
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text("\n".join(json.dumps(i, ensure_ascii=False) for i in (item, other)) + "\n")
+    config = tmp_path / "kilde.toml"
+    config.write_text("[kilde.answer]\nmax_sentences = 1\n", encoding="utf-8")
+    index = engine.settings.index.index_dir
+    args = ["--gold", str(gold), "--index", index, "--split", "dev", "--answers"]
+    assert tune_main([*args, "--config", str(config), "--grid", "w_passage=0.0,1.0"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [line.split()[0] for line in lines] == ["w_passage=0.0", "w_passage=1.0"]
+    assert all("accuracy 1.000" in line for line in lines)
