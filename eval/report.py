@@ -47,6 +47,7 @@ METRIC_ROWS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("citation recall", ("citations", "recall"), "rate"),
     ("citation verbatim", ("citations", "verbatim"), "rate"),
     ("citation page accuracy", ("citations", "page_accuracy"), "rate"),
+    ("citation line accuracy", ("citations", "line_accuracy"), "rate"),
     ("refusal recall (unanswerable)", ("refusals", "recall_unanswerable"), "rate"),
     ("false refusal rate", ("refusals", "false_refusal_rate"), "rate"),
     ("latency p50", ("latency_ms", "p50"), "ms"),
@@ -285,6 +286,10 @@ def _failure_reasons(score: dict) -> list[str]:
         hit = score.get("hit@5")
         if hit is not None and not hit:
             reasons.append("miss at hit@5")
+        for field, reason in (("page_correct", "wrong page"), ("line_correct", "wrong lines")):
+            value = score.get(field)
+            if value is not None and value < 1:
+                reasons.append(f"{reason} ({value:.2f})")
     elif not score.get("refused"):
         reasons.append("unanswerable not refused")
     return reasons
@@ -323,10 +328,20 @@ def _failed_section(
                 g.question if g else str(p.get("question") or ""),
                 gold_answer,
                 answer,
+                "\n".join(score.get("evidence_at") or ()),
                 "\n".join(top),
             )
         )
-    headers = ("id", "type", "why", "question", "gold answer", "kilde's answer", "top 3 retrieved")
+    headers = (
+        "id",
+        "type",
+        "why",
+        "question",
+        "gold answer",
+        "kilde's answer",
+        "gold evidence at",
+        "top 3 retrieved",
+    )
     blocks.append(_Table(headers, tuple(rows)))
     return blocks
 
