@@ -169,6 +169,7 @@ def write_report(
 
     blocks: list[_Block] = [_Heading("kilde evaluation report", 1)]
     blocks += _summary(runs, main, len(gold))
+    blocks += _found_pages(gold, items.get(main, []))
     blocks += _metrics_section(runs)
     blocks += _by_type_section(runs)
     if len(runs) > 1:
@@ -198,6 +199,22 @@ def _summary(runs: dict[str, dict], main: str, n_gold: int) -> list[_Block]:
         f"Retrievers: {', '.join(runs)}. Main run: {main}."
     )
     return [_Para(text)]
+
+
+def _found_pages(gold: list[GoldItem], scores: list[dict]) -> list[_Block]:
+    """Where the eval found the page of a gold quote that the gold file gives no page for."""
+    places = {str(s.get("id")): s.get("evidence_at") or [] for s in scores}
+    found = [
+        f"{g.id}: {at}"
+        for g in gold
+        for ev, at in zip(g.evidence, places.get(g.id, []), strict=False)
+        if ev.page is None and " p. " in at
+    ]
+    if not found:
+        return []
+    return [
+        _Para("Evidence pages found by search (not stated in the gold file): " + "; ".join(found))
+    ]
 
 
 def _metrics_section(runs: dict[str, dict]) -> list[_Block]:

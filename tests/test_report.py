@@ -244,4 +244,6 @@ def test_unknown_type_page_and_line_accuracy_and_evidence_places(tmp_path: Path)
     failed = _section(text, "Failed questions", "</body>")
     # Right answer, but half of its page citations point at the wrong page.
     assert "wrong page (0.50)" in failed and "a.pdf p. 3 (printed 1)" in failed
+    # The gold file gave no page for q1's quote; the report says where it was found.
+    assert "Evidence pages found by search (not stated in the gold file): q1: a.pdf p. 3" in text
     assert ">q2<" not in failed
