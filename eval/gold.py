@@ -246,18 +246,16 @@ def _evidence_problem(ev: Evidence, sources: SourceFiles) -> str | None:
 def locate_evidence(
     items: Iterable[GoldItem], sources: SourceFiles
 ) -> dict[str, tuple[tuple[QuoteLocation, ...], ...]]:
-    """Item id -> for each evidence, the places its quote stands: the stated page where the
-    gold file names one, else every place it was found. Run ``validate_gold`` first."""
-    located = {}
-    for item in items:
-        per_evidence = []
-        for ev in item.evidence:
-            found = sources.locate(ev.file, ev.quote) if not _bad_relative_path(ev.file) else []
-            if ev.page is not None:
-                found = [loc for loc in found if loc.page == ev.page]
-            per_evidence.append(tuple(found))
-        located[item.id] = tuple(per_evidence)
-    return located
+    """Item id -> for each evidence, every place its quote stands in its file (a stated page
+    is among them once ``validate_gold`` passed). A citation of any of them is on a right
+    page: a report repeats its summary sentences in its chapters."""
+    return {
+        item.id: tuple(
+            tuple(sources.locate(ev.file, ev.quote) if not _bad_relative_path(ev.file) else ())
+            for ev in item.evidence
+        )
+        for item in items
+    }
 
 
 def item_to_dict(item: GoldItem) -> dict:

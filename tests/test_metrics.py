@@ -302,6 +302,16 @@ def test_page_accuracy_across_a_located_page_break():
     assert [s["page_correct"] for s in scores] == [0.0, 1.0, 1.0]
 
 
+def test_page_accuracy_accepts_every_page_the_gold_quote_stands_on():
+    # A summary sentence repeated in a later chapter: citing either page is right.
+    located = ((QuoteLocation(3, 3, "1"), QuoteLocation(40, 40, "38")),)
+    scores = [
+        score_item(gold_item(), prediction(citations=[citation("a.pdf", Q1, page)]), None, located)
+        for page in (3, 40, 38)
+    ]
+    assert [s["page_correct"] for s in scores] == [1.0, 1.0, 0.0]
+
+
 def lines_citation(file: str, quote: str, first: int, last: int) -> dict:
     return {**citation(file, quote, None), "line_start": first, "line_end": last}
 
