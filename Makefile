@@ -7,7 +7,9 @@ INDEX  ?= .kilde/index
 CORPUS ?= corpus
 PORT   ?= 8501
 
-.PHONY: install run index test test-fast lint format eval eval-norquad bench clean
+PDF_CORPUS ?= eval/runs/pdf-corpus
+
+.PHONY: install run index test test-fast lint format eval eval-norquad pdf-corpus bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "kilde needs Python 3.11")'
@@ -38,8 +40,15 @@ lint: install
 format: install
 	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
 
-eval: install
+# The text corpus printed as paged PDFs (roman front matter, so labels differ from pages);
+# eval/gold/kilde-pdf.jsonl points at them.
+pdf-corpus: install
+	@scripts/system-deps
+	$(BIN)/python -m kilde.eval.pdf_corpus $(PDF_CORPUS) --corpus $(CORPUS)
+
+eval: install pdf-corpus
 	$(BIN)/kilde eval --gold eval/gold/kilde.jsonl --corpus $(CORPUS) --out eval/runs/latest --variant all
+	$(BIN)/kilde eval --gold eval/gold/kilde-pdf.jsonl --corpus $(PDF_CORPUS) --out eval/runs/latest-pdf --variant all
 
 eval-norquad: install
 	$(BIN)/python -m kilde.eval.norquad ../shared/norquad/validation.json eval/runs/norquad-data

@@ -94,6 +94,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_eval)
 
+    p = sub.add_parser("feedback", help="feedback given in the chat (👍 / 👎)")
+    feedback = p.add_subparsers(metavar="ACTION")
+    p = feedback.add_parser("export", help="write the feedback as gold items for kilde eval")
+    _common(p)
+    p.add_argument("--out", type=Path, required=True, help="gold JSONL file to write")
+    p.add_argument("--corpus", help="corpus folder (default: the one the index was built from)")
+    p.set_defaults(func=cmd_feedback_export)
+
     p = sub.add_parser("app", help="start the chat in the browser (Streamlit)")
     _common(p)
     p.add_argument("--port", type=int, default=8501)
@@ -285,6 +293,21 @@ def cmd_eval(args: argparse.Namespace) -> int:
     for line in summary_lines(metrics):
         print(line)
     print(f"Rapport: {args.out / 'report.html'}")
+    return 0
+
+
+def cmd_feedback_export(args: argparse.Namespace) -> int:
+    from kilde.app.feedback import export_gold, feedback_path, indexed_corpus
+
+    settings = _settings(args)
+    index_dir = settings.index.index_dir
+    corpus = args.corpus or indexed_corpus(index_dir) or settings.index.corpus_dir
+    if not feedback_path(index_dir).is_file():
+        raise KildeError(f"ingen tilbakemeldinger i {index_dir}; gi 👍 eller 👎 i chatten først")
+    result = export_gold(index_dir, corpus, args.out)
+    print(f"{len(result.items)} gullspørsmål skrevet til {args.out} (dokumenter: {corpus})")
+    for line in result.skipped:
+        print(f"  utelatt: {line}")
     return 0
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import streamlit as st
 
 from kilde.answer.engine import Engine, QueryCache
+from kilde.app import feedback as fb
 from kilde.app import ui_logic as ui
 from kilde.errors import IndexMissingError, KildeError
 from kilde.index.embedders import Embedder
@@ -99,9 +100,12 @@ def main() -> None:
     st.caption("Spør i dokumentene. Svarene er sitater fra kildene, med side eller linje.")
 
     engine = None
+    status = ui.index_status_of(index_dir)
+    generation = status.generation if status else None
+    st.session_state["feedback-index"] = index_dir
+    st.session_state["feedback-generation"] = generation
     try:
-        status = ui.index_status_of(index_dir)
-        engine = load_engine(index_dir, args.config, status.generation if status else None)
+        engine = load_engine(index_dir, args.config, generation)
     except IndexMissingError:
         st.error(
             f"Fant ingen indeks i `{index_dir}`. Bygg den med: "
@@ -115,6 +119,7 @@ def main() -> None:
         if engine is not None:
             filters = sidebar_documents(engine)
             sidebar_status(engine)
+            sidebar_feedback(index_dir)
         sidebar_upload(args, settings)
 
     nothing_ticked = engine is not None and filters is not None and not filters.files
@@ -150,6 +155,8 @@ def ask(engine: Engine, question: str, filters) -> None:
         return
     turn = ui.make_turn(question, answer, engine.store.documents(), engine.store.page_text)
     turns.append(turn)
+    # The generation that answered, for the feedback on this answer.
+    st.session_state[f"fb-gen-{len(turns) - 1}"] = st.session_state.get("feedback-generation")
     show_answer(len(turns) - 1, turn)
 
 
@@ -170,6 +177,44 @@ def show_answer(i: int, turn: ui.Turn) -> None:
             st.markdown(ui.block("Kilder", "kilde-sources-head"), unsafe_allow_html=True)
         for source in turn.sources:
             show_source(i, source)
+        feedback_row(i, turn)
+
+
+def feedback_row(i: int, turn: ui.Turn) -> None:
+    """👍 / 👎 under an answer; 👎 opens a form for the right answer and a quote."""
+    index_dir = st.session_state.get("feedback-index")
+    state = st.session_state.get(f"fb-{i}")
+    if not index_dir:
+        return
+    if state in (fb.UP, "sent"):
+        st.caption("Takk for tilbakemeldingen!")
+        return
+    row = st.container(horizontal=True)
+    if row.button("👍", key=f"fb-up-{i}", help="Svaret er riktig"):
+        save_feedback(i, turn, fb.UP)
+    if row.button("👎", key=f"fb-down-{i}", help="Svaret er feil eller mangler noe"):
+        st.session_state[f"fb-{i}"] = fb.DOWN
+        st.rerun()
+    if state == fb.DOWN:
+        with st.form(key=f"fb-form-{i}"):
+            right = st.text_area("Riktig svar", key=f"fb-answer-{i}")
+            quote = st.text_area(
+                "Sitat fra kilden (lim inn teksten som viser svaret)", key=f"fb-quote-{i}"
+            )
+            if st.form_submit_button("Send tilbakemelding", key=f"fb-send-{i}"):
+                save_feedback(i, turn, fb.DOWN, right, quote)
+
+
+def save_feedback(i: int, turn: ui.Turn, vote: str, right: str = "", quote: str = "") -> None:
+    generation = st.session_state.get(f"fb-gen-{i}")
+    record = fb.feedback_record(turn.answer, vote, generation, right, quote)
+    try:
+        fb.append_feedback(st.session_state["feedback-index"], record)
+    except KildeError as exc:
+        st.error(md(str(exc)))
+        return
+    st.session_state[f"fb-{i}"] = fb.UP if vote == fb.UP else "sent"
+    st.rerun()  # the sidebar counts were drawn before this answer
 
 
 def show_source(turn: int, source: ui.SourceView) -> None:
@@ -203,6 +248,8 @@ def show_export(turns: list) -> None:
     )
     if row.button("Ny samtale", key="new-conversation"):
         st.session_state["turns"] = []
+        for key in [k for k in st.session_state if str(k).startswith("fb-")]:
+            del st.session_state[key]
         st.rerun()
 
 
@@ -234,6 +281,14 @@ def sidebar_status(engine: Engine) -> None:
     st.header("Indeks")
     rows = ui.index_status(engine.store.status())
     st.markdown(ui.status_html(rows), unsafe_allow_html=True)
+
+
+def sidebar_feedback(index_dir: str) -> None:
+    counts = fb.feedback_counts(index_dir)
+    st.caption(
+        f"Tilbakemeldinger: 👍 {counts[fb.UP]} · 👎 {counts[fb.DOWN]} "
+        f"({counts['corrected']} med riktig svar)"
+    )
 
 
 def sidebar_upload(args: ui.AppArgs, settings) -> None:

@@ -3,14 +3,19 @@
 One JSON object per line (JSONL)::
 
     {"id": str, "question": str, "answer": str, "answer_aliases": [str],
-     "evidence": [{"file": str, "quote": str}], "answerable": bool, "type": str,
-     "split": str}
+     "evidence": [{"file": str, "quote": str, "page": int (optional)}],
+     "answerable": bool, "type": str, "split": str (optional)}
 
 ``split`` is optional: "dev" (tune on it), "test" (report it, never tune on it) or "train"
 (training data for the reader, never scored); an item without it belongs to no split.
 
-``load_gold`` checks the shape of every line; ``validate_gold`` checks the content
-against the corpus (ids, types, and that every quote is an exact substring of its file).
+``load_gold`` checks the shape of every line; ``validate_gold`` checks the content against
+the corpus: ids, questions, and that every quote stands in the text of its file (PDF, DOCX,
+TXT or MD, read as ingest reads it; whitespace, case and line-end hyphenation aside), on
+the stated physical ``page`` where the evidence names one.
+
+``type`` is open: any non-empty string. The known ``TYPES`` keep their meaning
+("unanswerable" goes with ``answerable: false``); other types are reported as their own row.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from kilde.errors import KildeError
+from kilde.eval.sources import QuoteLocation, SourceFiles
 
 TYPES = (
     "number",
@@ -48,14 +54,17 @@ _FIELDS: dict[str, type] = {
 # Optional fields, written after the required ones when set.
 _OPTIONAL_FIELDS: dict[str, type] = {"split": str}
 _EVIDENCE_FIELDS = ("file", "quote")
+_EVIDENCE_OPTIONAL = ("page",)
 
 
 @dataclass(frozen=True)
 class Evidence:
-    """A passage that proves an answer: ``quote`` is verbatim text of corpus ``file``."""
+    """A passage that proves an answer: ``quote`` is verbatim text of corpus ``file``,
+    on physical ``page`` (1-based) when the gold file states one."""
 
     file: str
     quote: str
+    page: int | None = None
 
 
 @dataclass(frozen=True)
@@ -120,13 +129,16 @@ def _parse_item(obj: object) -> GoldItem:
     for ev in obj["evidence"]:
         if not isinstance(ev, dict):
             raise _LineError(f"evidence must hold objects, got {_type_name(ev)}")
-        _check_keys(ev, _EVIDENCE_FIELDS, "evidence")
+        _check_keys(ev, _EVIDENCE_FIELDS, "evidence", _EVIDENCE_OPTIONAL)
         for key in _EVIDENCE_FIELDS:
             if not isinstance(ev[key], str):
                 raise _LineError(
                     f"evidence key {key!r} must be a string, got {_type_name(ev[key])}"
                 )
-        evidence.append(Evidence(file=ev["file"], quote=ev["quote"]))
+        page = ev.get("page")
+        if page is not None and (isinstance(page, bool) or not isinstance(page, int) or page < 1):
+            raise _LineError(f"evidence page must be a page number from 1, got {page!r}")
+        evidence.append(Evidence(file=ev["file"], quote=ev["quote"], page=page))
     return GoldItem(
         id=obj["id"],
         question=obj["question"],
@@ -172,21 +184,17 @@ def _bad_relative_path(name: str) -> bool:
     return not name or p.is_absolute() or ".." in p.parts or "\\" in name
 
 
-def validate_gold(items: Iterable[GoldItem], corpus_dir: Path) -> list[str]:
-    """Return the problems found in ``items`` (an empty list when the set is valid)."""
-    corpus_dir = Path(corpus_dir)
+def validate_gold(
+    items: Iterable[GoldItem], corpus_dir: Path, sources: SourceFiles | None = None
+) -> list[str]:
+    """Return the problems found in ``items`` (an empty list when the set is valid).
+
+    ``sources`` reads the corpus files; pass one to share its reads with a later
+    ``locate_evidence``.
+    """
+    sources = sources or SourceFiles(corpus_dir)
     problems: list[str] = []
     seen: set[str] = set()
-    texts: dict[str, str | None] = {}
-
-    def text_of(name: str) -> str | None:
-        if name not in texts:
-            path = corpus_dir / name
-            try:
-                texts[name] = path.read_text(encoding="utf-8") if path.is_file() else None
-            except (OSError, UnicodeDecodeError):
-                texts[name] = None
-        return texts[name]
 
     for item in items:
         where = item.id or "<no id>"
@@ -197,10 +205,10 @@ def validate_gold(items: Iterable[GoldItem], corpus_dir: Path) -> list[str]:
         seen.add(item.id)
         if not item.question.strip():
             problems.append(f"{where}: empty question")
-        if item.type not in TYPES:
-            problems.append(f"{where}: unknown type {item.type!r} (expected one of {TYPES})")
         if item.split is not None and item.split not in SPLITS:
             problems.append(f"{where}: unknown split {item.split!r} (expected one of {SPLITS})")
+        if not item.type.strip():
+            problems.append(f"{where}: empty type (known types: {', '.join(TYPES)})")
 
         if not item.answerable or item.type == "unanswerable":
             if item.answerable:
@@ -222,16 +230,9 @@ def validate_gold(items: Iterable[GoldItem], corpus_dir: Path) -> list[str]:
         if not item.evidence:
             problems.append(f"{where}: answerable item has no evidence")
         for ev in item.evidence:
-            if _bad_relative_path(ev.file):
-                problems.append(f"{where}: evidence file {ev.file!r} is not a relative path")
-                continue
-            text = text_of(ev.file)
-            if text is None:
-                problems.append(f"{where}: evidence file {ev.file!r} not found in {corpus_dir}")
-            elif not ev.quote.strip():
-                problems.append(f"{where}: empty quote for {ev.file}")
-            elif ev.quote not in text:
-                problems.append(f"{where}: quote not found verbatim in {ev.file}: {ev.quote!r}")
+            problem = _evidence_problem(ev, sources)
+            if problem:
+                problems.append(f"{where}: {problem}")
     return problems
 
 
@@ -244,6 +245,42 @@ def select_split(items: Iterable[GoldItem], split: str) -> list[GoldItem]:
     return [item for item in items if item.split == split]
 
 
+def _evidence_problem(ev: Evidence, sources: SourceFiles) -> str | None:
+    if _bad_relative_path(ev.file):
+        return f"evidence file {ev.file!r} is not a relative path"
+    source = sources.source(ev.file)
+    if isinstance(source, str):
+        return source
+    if not ev.quote.strip():
+        return f"empty quote for {ev.file}"
+    found = sources.locate(ev.file, ev.quote)
+    if not found:
+        return f"quote not found in {ev.file}: {ev.quote!r}"
+    if ev.page is None:
+        return None
+    if not source.paged:
+        return f"evidence names page {ev.page}, but {ev.file} has no pages"
+    if not any(loc.page == ev.page for loc in found):
+        pages = ", ".join(loc.describe() for loc in found)
+        return f"quote not on page {ev.page} of {ev.file} (found on {pages}): {ev.quote!r}"
+    return None
+
+
+def locate_evidence(
+    items: Iterable[GoldItem], sources: SourceFiles
+) -> dict[str, tuple[tuple[QuoteLocation, ...], ...]]:
+    """Item id -> for each evidence, every place its quote stands in its file (a stated page
+    is among them once ``validate_gold`` passed). A citation of any of them is on a right
+    page: a report repeats its summary sentences in its chapters."""
+    return {
+        item.id: tuple(
+            tuple(sources.locate(ev.file, ev.quote) if not _bad_relative_path(ev.file) else ())
+            for ev in item.evidence
+        )
+        for item in items
+    }
+
+
 def item_to_dict(item: GoldItem) -> dict:
     """The JSON object for one item, keys in schema order (``split`` only when set)."""
     obj = {
@@ -251,13 +288,20 @@ def item_to_dict(item: GoldItem) -> dict:
         "question": item.question,
         "answer": item.answer,
         "answer_aliases": list(item.answer_aliases),
-        "evidence": [{"file": ev.file, "quote": ev.quote} for ev in item.evidence],
+        "evidence": [_evidence_to_dict(ev) for ev in item.evidence],
         "answerable": item.answerable,
         "type": item.type,
     }
     if item.split is not None:
         obj["split"] = item.split
     return obj
+
+
+def _evidence_to_dict(ev: Evidence) -> dict:
+    row: dict = {"file": ev.file, "quote": ev.quote}
+    if ev.page is not None:
+        row["page"] = ev.page
+    return row
 
 
 def write_gold(items: Iterable[GoldItem], path: Path) -> None:

@@ -2,7 +2,8 @@
 
 Pure functions over the gold items and the prediction dicts of predictions.jsonl. The text of
 a cited page is only needed to judge verbatim quotes and page numbers; it comes in through
-a ``page_text(file, page)`` callable so that this module does no I/O of its own.
+a ``page_text(file, page)`` callable so that this module does no I/O of its own; where the
+gold quotes stand (pages, file lines) comes in as ``locations`` from ``gold.locate_evidence``.
 """
 
 from __future__ import annotations
@@ -18,15 +19,24 @@ from kilde.eval.evidence import chunk_holds, normalize, overlaps, quote_on_page,
 
 if TYPE_CHECKING:
     from kilde.eval.gold import GoldItem
+    from kilde.eval.sources import QuoteLocation
 
 PageText = Callable[[str, int | None], str | None]
+# For each evidence of an item, the places its quote stands.
+EvidenceLocations = tuple[tuple["QuoteLocation", ...], ...]
 
 MAX_ANSWER_CHARS = 600
 """A longer answer is not counted correct: it could hold an alias by listing everything."""
 
 _RETRIEVAL_FIELDS = ("rank", "hit@1", "hit@5", "hit@10", "rr@10", "ndcg@10", "evidence_recall@5")
 _ANSWER_FIELDS = ("correct", "token_f1")
-_CITATION_FIELDS = ("citation_precision", "citation_recall", "verbatim", "page_correct")
+_CITATION_FIELDS = (
+    "citation_precision",
+    "citation_recall",
+    "verbatim",
+    "page_correct",
+    "line_correct",
+)
 
 # A space between a digit and a group of three digits is a thousands separator: "39 200".
 _THOUSANDS_SPACE = re.compile(r"(?<=\d) (?=\d{3}(?!\d))")
@@ -179,8 +189,30 @@ def _mean(values: Iterable[float | bool | None]) -> float | None:
     return sum(present) / len(present) if present else None
 
 
+def _on_located_page(page: int, locations: tuple[QuoteLocation, ...]) -> bool:
+    return any(loc.page is not None and loc.page <= page <= loc.page_end for loc in locations)
+
+
+def _on_lines(citation: dict, places: list[tuple[QuoteLocation, ...]]) -> bool | None:
+    """Whether the cited file lines overlap the lines of a gold quote of the file; None
+    when no gold quote of the file has known lines."""
+    first, last = citation["line_start"], citation.get("line_end") or citation["line_start"]
+    spans = [
+        (loc.line_start, loc.line_end)
+        for where in places
+        for loc in where
+        if loc.line_start is not None
+    ]
+    if not spans:
+        return None
+    return any(start <= last and first <= end for start, end in spans)
+
+
 def _citation_scores(
-    gold: GoldItem, citations: list[dict], page_text: PageText | None
+    gold: GoldItem,
+    citations: list[dict],
+    page_text: PageText | None,
+    located: EvidenceLocations | None = None,
 ) -> dict[str, Any]:
     correct = [_citation_correct(gold, citation) for citation in citations]
     recall = _mean(
@@ -195,8 +227,28 @@ def _citation_scores(
         "citation_recall": recall,
         "verbatim": None,
         "page_correct": None,
+        "line_correct": None,
     }
-    if page_text is None or not citations:
+    if not citations:
+        return scores
+    located = located or tuple(() for _ in gold.evidence)
+    # Per evidence of the cited file: where its quote stands, as the gold set locates it.
+    evidence_at = [
+        [
+            where
+            for ev, where in zip(gold.evidence, located, strict=True)
+            if ev.file == c.get("file")
+        ]
+        for c in citations
+    ]
+    scores["line_correct"] = _mean(
+        _on_lines(citation, places)
+        for citation, places, ok in zip(citations, evidence_at, correct, strict=True)
+        if ok and citation.get("line_start") is not None
+    )
+    if page_text is None:
+        if any(loc.page is not None for where in located for loc in where):
+            scores["page_correct"] = _page_scores(gold, citations, correct, evidence_at, None)
         return scores
 
     pages = _Pages(page_text)
@@ -204,22 +256,48 @@ def _citation_scores(
         pages.starts_on(citation.get("quote") or "", citation.get("file"), citation.get("page"))
         for citation in citations
     )
-    scores["page_correct"] = _mean(
-        any(
-            pages.touches(ev.quote, ev.file, citation["page"])
-            for ev in gold.evidence
-            if ev.file == citation.get("file")
-        )
-        for citation, ok in zip(citations, correct, strict=True)
+    scores["page_correct"] = _page_scores(gold, citations, correct, evidence_at, pages)
+    return scores
+
+
+def _page_scores(
+    gold: GoldItem,
+    citations: list[dict],
+    correct: list[bool],
+    evidence_at: list[list[tuple[QuoteLocation, ...]]],
+    pages: _Pages | None,
+) -> float | None:
+    """Of the correct citations with a page: the share whose page holds some of a gold quote
+    of their file. A gold quote with a known place (stated or found page) is judged by it;
+    else by the page text, where the quote may also run across a page break."""
+
+    def on_page(citation: dict, places: list[tuple[QuoteLocation, ...]]) -> bool | None:
+        page = citation["page"]
+        same_file = [ev for ev in gold.evidence if ev.file == citation.get("file")]
+        verdicts = []
+        for ev, where in zip(same_file, places, strict=True):
+            if any(loc.page is not None for loc in where):
+                verdicts.append(_on_located_page(page, where))
+            elif pages is not None:
+                verdicts.append(pages.touches(ev.quote, ev.file, page))
+        return any(verdicts) if verdicts else None
+
+    return _mean(
+        on_page(citation, places)
+        for citation, places, ok in zip(citations, evidence_at, correct, strict=True)
         if ok and citation.get("page") is not None
     )
-    return scores
 
 
 # --- per item ------------------------------------------------------------------------------
 
 
-def score_item(gold: GoldItem, pred: dict, page_text: PageText | None = None) -> dict:
+def score_item(
+    gold: GoldItem,
+    pred: dict,
+    page_text: PageText | None = None,
+    located: EvidenceLocations | None = None,
+) -> dict:
     """Scores of one prediction against its gold item.
 
     Retrieval, answer and citation fields are None for an unanswerable item; there only
@@ -233,6 +311,12 @@ def score_item(gold: GoldItem, pred: dict, page_text: PageText | None = None) ->
         "latency_ms": pred.get("latency_ms"),
         "n_evidence": len(gold.evidence),
     }
+    if located is not None:
+        # Where the gold quotes stand, for the report: "a.pdf p. 3 (printed 1)".
+        scores["evidence_at"] = [
+            f"{ev.file} " + ("; ".join(loc.describe() for loc in where) or "?")
+            for ev, where in zip(gold.evidence, located, strict=True)
+        ]
     if not gold.answerable:
         for name in (*_RETRIEVAL_FIELDS, *_ANSWER_FIELDS, *_CITATION_FIELDS):
             scores[name] = None
@@ -243,7 +327,8 @@ def score_item(gold: GoldItem, pred: dict, page_text: PageText | None = None) ->
     scores["correct"] = answer_correct(gold, answer, refused)
     # A refusal gives no answer, whatever words its stock sentence shares with the gold one.
     scores["token_f1"] = 0.0 if refused else token_f1(answer, gold.answer)
-    scores.update(_citation_scores(gold, list(pred.get("citations") or []), page_text))
+    citations = list(pred.get("citations") or [])
+    scores.update(_citation_scores(gold, citations, page_text, located))
     return scores
 
 
@@ -291,6 +376,7 @@ def _aggregate(items: list[dict]) -> dict:
             "recall": _field_mean(items, "citation_recall"),
             "verbatim": _field_mean(items, "verbatim"),
             "page_accuracy": _field_mean(items, "page_correct"),
+            "line_accuracy": _field_mean(items, "line_correct"),
         },
         "refusals": {
             "recall_unanswerable": _field_mean(unanswerable, "refused"),
@@ -313,9 +399,13 @@ def aggregate(item_scores: list[dict]) -> dict:
 
 
 def evaluate(
-    gold: list[GoldItem], preds: list[dict], page_text: PageText | None = None
+    gold: list[GoldItem],
+    preds: list[dict],
+    page_text: PageText | None = None,
+    locations: dict[str, EvidenceLocations] | None = None,
 ) -> tuple[dict, list[dict]]:
-    """Score every gold item against the prediction with its id.
+    """Score every gold item against the prediction with its id; ``locations`` (item id ->
+    where each evidence quote stands) judge cited pages and file lines.
 
     Predictions for ids not in ``gold`` are ignored, so a subset of the gold set can be
     scored against a full run. Returns the aggregate and the per-item scores with ``id``.
@@ -335,5 +425,9 @@ def evaluate(
             "run the predictions again for the whole gold set."
         )
 
-    items = [{"id": item.id, **score_item(item, by_id[item.id], page_text)} for item in gold]
+    locations = locations or {}
+    items = [
+        {"id": item.id, **score_item(item, by_id[item.id], page_text, locations.get(item.id))}
+        for item in gold
+    ]
     return aggregate(items), items

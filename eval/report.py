@@ -47,6 +47,7 @@ METRIC_ROWS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("citation recall", ("citations", "recall"), "rate"),
     ("citation verbatim", ("citations", "verbatim"), "rate"),
     ("citation page accuracy", ("citations", "page_accuracy"), "rate"),
+    ("citation line accuracy", ("citations", "line_accuracy"), "rate"),
     ("refusal recall (unanswerable)", ("refusals", "recall_unanswerable"), "rate"),
     ("false refusal rate", ("refusals", "false_refusal_rate"), "rate"),
     ("latency p50", ("latency_ms", "p50"), "ms"),
@@ -169,6 +170,7 @@ def write_report(
 
     blocks: list[_Block] = [_Heading("kilde evaluation report", 1)]
     blocks += _summary(runs, main, len(gold), split)
+    blocks += _found_pages(gold, items.get(main, []))
     blocks += _metrics_section(runs)
     blocks += _by_type_section(runs)
     if len(runs) > 1:
@@ -199,6 +201,22 @@ def _summary(runs: dict[str, dict], main: str, n_gold: int, split: str) -> list[
         f"Retrievers: {', '.join(runs)}. Main run: {main}."
     )
     return [_Para(text)]
+
+
+def _found_pages(gold: list[GoldItem], scores: list[dict]) -> list[_Block]:
+    """Where the eval found the page of a gold quote that the gold file gives no page for."""
+    places = {str(s.get("id")): s.get("evidence_at") or [] for s in scores}
+    found = [
+        f"{g.id}: {at}"
+        for g in gold
+        for ev, at in zip(g.evidence, places.get(g.id, []), strict=False)
+        if ev.page is None and " p. " in at
+    ]
+    if not found:
+        return []
+    return [
+        _Para("Evidence pages found by search (not stated in the gold file): " + "; ".join(found))
+    ]
 
 
 def _metrics_section(runs: dict[str, dict]) -> list[_Block]:
@@ -287,6 +305,10 @@ def _failure_reasons(score: dict) -> list[str]:
         hit = score.get("hit@5")
         if hit is not None and not hit:
             reasons.append("miss at hit@5")
+        for field, reason in (("page_correct", "wrong page"), ("line_correct", "wrong lines")):
+            value = score.get(field)
+            if value is not None and value < 1:
+                reasons.append(f"{reason} ({value:.2f})")
     elif not score.get("refused"):
         reasons.append("unanswerable not refused")
     return reasons
@@ -325,10 +347,20 @@ def _failed_section(
                 g.question if g else str(p.get("question") or ""),
                 gold_answer,
                 answer,
+                "\n".join(score.get("evidence_at") or ()),
                 "\n".join(top),
             )
         )
-    headers = ("id", "type", "why", "question", "gold answer", "kilde's answer", "top 3 retrieved")
+    headers = (
+        "id",
+        "type",
+        "why",
+        "question",
+        "gold answer",
+        "kilde's answer",
+        "gold evidence at",
+        "top 3 retrieved",
+    )
     blocks.append(_Table(headers, tuple(rows)))
     return blocks
 

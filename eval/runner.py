@@ -19,9 +19,10 @@ from kilde.index.build import ingest
 from kilde.index.embedders import load_embedder
 from kilde.ingest.chunk import ChunkingParams
 
-from .gold import GoldItem, load_gold, select_split, validate_gold
+from .gold import GoldItem, load_gold, locate_evidence, select_split, validate_gold
 from .metrics import evaluate
 from .report import load_run, write_items, write_report
+from .sources import SourceFiles
 
 BASELINE = "baseline"  # the naive pipeline of kilde.answer.baseline, scored beside kilde
 __all__ = ["VARIANTS", "run_eval", "summary_lines"]
@@ -52,7 +53,8 @@ def run_eval(
 
     ``split`` ("dev", "test" or "all") keeps only the gold items of that split."""
     gold = load_gold(gold_path)
-    problems = validate_gold(gold, corpus_dir)
+    sources = SourceFiles(corpus_dir)
+    problems = validate_gold(gold, corpus_dir, sources)
     if problems:
         raise KildeError(f"{gold_path}: {len(problems)} problem(s), first: {problems[0]}")
     gold = select_split(gold, split)
@@ -62,6 +64,8 @@ def run_eval(
         )
     if limit:
         gold = gold[:limit]
+    # Pages and file lines of the gold quotes, to judge where citations point.
+    located = locate_evidence(gold, sources)
     older = load_run(compare) if compare else None  # fail early on a bad --compare
 
     spec = embedder_spec or settings.index.embedder
@@ -86,11 +90,11 @@ def run_eval(
         if name == BASELINE:
             pipeline, naive = build_baseline(corpus_dir, settings)
             preds[name] = _predict(pipeline, gold, name, progress)
-            runs[name], items[name] = evaluate(gold, preds[name], page_text=naive.page_text)
+            runs[name], items[name] = evaluate(gold, preds[name], naive.page_text, located)
             continue
         engine = base.with_settings(base.settings.with_values(retriever=name))
         preds[name] = _predict(engine.pipeline, gold, name, progress)
-        runs[name], items[name] = evaluate(gold, preds[name], page_text=base.store.page_text)
+        runs[name], items[name] = evaluate(gold, preds[name], base.store.page_text, located)
     main = "hybrid" if "hybrid" in runs else variants[0]
 
     _write_jsonl(out_dir / "predictions.jsonl", preds[main])
@@ -145,7 +149,9 @@ def summary_lines(metrics: dict) -> list[str]:
         lines.append(
             f"{name:7s} hit@5 {_f(r['hit@5'])}  MRR@10 {_f(r['mrr@10'])}  "
             f"svar {_f(a['accuracy'])}  sitatpresisjon {_f(c['precision'])}  "
-            f"ordrett {_f(c['verbatim'])}  avslag(ubesvarbare) {_f(f['recall_unanswerable'])}  "
+            f"ordrett {_f(c['verbatim'])}  side {_f(c['page_accuracy'])}  "
+            f"linje {_f(c.get('line_accuracy'))}  "
+            f"avslag(ubesvarbare) {_f(f['recall_unanswerable'])}  "
             f"feil avslag {_f(f['false_refusal_rate'])}  p95 {_f(m['latency_ms']['p95'], 1)} ms"
         )
     return lines

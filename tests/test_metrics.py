@@ -7,6 +7,7 @@ import pytest
 from kilde.errors import KildeError
 from kilde.eval.gold import Evidence, GoldItem
 from kilde.eval.metrics import aggregate, evaluate, percentile, score_item, token_f1
+from kilde.eval.sources import QuoteLocation
 
 Q1 = "Regjeringen vil styrke samhandlingen mellom kommunene og sykehusene i hele landet."
 Q2 = "Tilskuddet til hver kommune utgjør 39 200 kroner i 2024."
@@ -273,6 +274,69 @@ def test_page_text_none_page_for_unpaged_text():
     assert scores["page_correct"] is None
 
 
+def test_page_accuracy_by_the_located_page_of_the_gold_quote():
+    # The gold quote stands on physical page 3, which prints as "1".
+    located = ((QuoteLocation(page=3, page_end=3, page_label="1"),),)
+    on_page = score_item(
+        gold_item(), prediction(citations=[citation("a.pdf", Q1, 3)]), None, located
+    )
+    assert on_page["page_correct"] == 1.0
+    # A citation that gives the printed label as its page is wrong.
+    on_label = score_item(
+        gold_item(), prediction(citations=[citation("a.pdf", Q1, 1)]), None, located
+    )
+    assert on_label["page_correct"] == 0.0
+    # The located page wins over the page text, where the quote is on page 3 as well.
+    both = score_item(
+        gold_item(), prediction(citations=[citation("a.pdf", Q1, 3)]), page_text, located
+    )
+    assert both["page_correct"] == 1.0 and both["verbatim"] == 1.0
+
+
+def test_page_accuracy_across_a_located_page_break():
+    located = ((QuoteLocation(page=4, page_end=5, page_label="2"),),)
+    scores = [
+        score_item(gold_item(), prediction(citations=[citation("a.pdf", Q1, page)]), None, located)
+        for page in (3, 4, 5)
+    ]
+    assert [s["page_correct"] for s in scores] == [0.0, 1.0, 1.0]
+
+
+def test_page_accuracy_accepts_every_page_the_gold_quote_stands_on():
+    # A summary sentence repeated in a later chapter: citing either page is right.
+    located = ((QuoteLocation(3, 3, "1"), QuoteLocation(40, 40, "38")),)
+    scores = [
+        score_item(gold_item(), prediction(citations=[citation("a.pdf", Q1, page)]), None, located)
+        for page in (3, 40, 38)
+    ]
+    assert [s["page_correct"] for s in scores] == [1.0, 1.0, 0.0]
+
+
+def lines_citation(file: str, quote: str, first: int, last: int) -> dict:
+    return {**citation(file, quote, None), "line_start": first, "line_end": last}
+
+
+def test_line_accuracy_by_the_file_lines_of_the_gold_quote():
+    item = gold_item(evidence=(("a.txt", Q1), ("b.txt", Q2)))
+    located = (
+        (QuoteLocation(line_start=10, line_end=12),),
+        (QuoteLocation(line_start=40, line_end=40),),
+    )
+    citations = [
+        lines_citation("a.txt", Q1, 12, 13),  # overlaps lines 10-12
+        lines_citation("a.txt", Q1, 13, 14),  # right quote, wrong lines
+        lines_citation("b.txt", Q2, 40, 40),
+        lines_citation("c.txt", Q1, 10, 12),  # wrong file: not correct, not judged
+        citation("a.txt", Q1, None),  # no lines: not judged
+    ]
+    scores = score_item(item, prediction(citations=citations), None, located)
+    assert scores["line_correct"] == pytest.approx(2 / 3)
+    assert scores["page_correct"] is None
+    assert scores["evidence_at"] == ["a.txt lines 10–12", "b.txt line 40"]
+    # Without known lines there is nothing to judge.
+    assert score_item(item, prediction(citations=citations))["line_correct"] is None
+
+
 # --- unanswerable items --------------------------------------------------------------------
 
 
@@ -350,6 +414,7 @@ ITEMS = [
         **retrieval(1.0, 1.0, 1.0, 1.0, 1.0, 1.0),
         correct=True, token_f1=1.0,
         citation_precision=1.0, citation_recall=1.0, verbatim=1.0, page_correct=None,
+        line_correct=1.0,
     ),
     item_scores(
         type="factoid", answerable=True, refused=True, latency_ms=200.0, n_evidence=2,
@@ -362,6 +427,7 @@ ITEMS = [
         **retrieval(0.0, 0.0, 0.0, 0.0, 0.0, 0.0),
         correct=True, token_f1=0.25,
         citation_precision=0.5, citation_recall=0.5, verbatim=0.0, page_correct=1.0,
+        line_correct=0.0,
     ),
     item_scores(
         type="unanswerable", answerable=False, refused=True, latency_ms=1000.0, n_evidence=0
@@ -399,7 +465,13 @@ def test_aggregate_overall():
     )
     assert result["answers"] == pytest.approx({"accuracy": 2 / 3, "token_f1": 1.75 / 3})
     assert result["citations"] == pytest.approx(
-        {"precision": 0.75, "recall": 0.5, "verbatim": 0.5, "page_accuracy": 0.75}
+        {
+            "precision": 0.75,
+            "recall": 0.5,
+            "verbatim": 0.5,
+            "page_accuracy": 0.75,
+            "line_accuracy": 0.5,
+        }
     )
     assert result["refusals"] == pytest.approx(
         {"recall_unanswerable": 0.5, "false_refusal_rate": 1 / 3}

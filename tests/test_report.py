@@ -219,3 +219,31 @@ def test_load_run_errors(tmp_path: Path) -> None:
     (tmp_path / "items.jsonl").write_text('{"id": "q1"}\n', encoding="utf-8")
     with pytest.raises(KildeError, match="line 1"):
         load_run(tmp_path)
+
+
+def test_unknown_type_page_and_line_accuracy_and_evidence_places(tmp_path: Path) -> None:
+    gold = [
+        GoldItem("q1", "Stemmer det?", "ja", ("ja",), (Evidence("a.pdf", "ja"),), True, "yes_no"),
+        GoldItem("q2", "Hvor?", "her", ("her",), (Evidence("b.txt", "her"),), True, "entity"),
+    ]
+    scores = [
+        {**_score("q1", "yes_no", hit=True, correct=True), "page_correct": 0.5},
+        {**_score("q2", "entity", hit=True, correct=True), "line_correct": 1.0},
+    ]
+    scores[0]["evidence_at"] = ["a.pdf p. 3 (printed 1)"]
+    runs = {"hybrid": aggregate(scores)}
+    preds = {"hybrid": [_pred("q1", "ja", "p"), _pred("q2", "her", "p")]}
+    _, page = write_report(tmp_path, runs, {"hybrid": scores}, gold, preds)
+    text = page.read_text(encoding="utf-8")
+
+    by_type = _section(text, "By question type", "Failed questions")
+    assert "<td>yes_no</td>" in by_type and "<td>entity</td>" in by_type
+    metrics = _section(text, "Metrics", "By question type")
+    assert re.search(r"citation page accuracy</td><td[^>]*>0\.500<", metrics)
+    assert re.search(r"citation line accuracy</td><td[^>]*>1\.000<", metrics)
+    failed = _section(text, "Failed questions", "</body>")
+    # Right answer, but half of its page citations point at the wrong page.
+    assert "wrong page (0.50)" in failed and "a.pdf p. 3 (printed 1)" in failed
+    # The gold file gave no page for q1's quote; the report says where it was found.
+    assert "Evidence pages found by search (not stated in the gold file): q1: a.pdf p. 3" in text
+    assert ">q2<" not in failed

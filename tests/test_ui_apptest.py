@@ -301,3 +301,36 @@ def test_upload_is_off_when_the_corpus_is_not_the_indexed_one(small_index, tmp_p
     assert not at.sidebar.file_uploader
     assert "Opplasting er slått av" in plain(at.sidebar.info[0].value)
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def test_thumbs_down_with_a_correction_exports_a_gold_item(small_index, tmp_path, monkeypatch):
+    from kilde.app.feedback import export_gold, indexed_corpus, load_feedback
+    from kilde.eval.gold import load_gold, validate_gold
+
+    index = tmp_path / "index"  # a copy: the feedback file is written beside the index
+    shutil.copytree(small_index, index)
+    monkeypatch.setenv("KILDE_INDEX", str(index))
+    monkeypatch.delenv("KILDE_CONFIG", raising=False)
+    at = AppTest.from_file(UI, default_timeout=TIMEOUT).run()
+    assert any(c.value.startswith("Tilbakemeldinger: 👍 0 · 👎 0") for c in at.sidebar.caption)
+    ask(at, "Når er søknadsfristen for tilskudd til lokale kulturtiltak?")
+    assert not (index / "feedback.jsonl").exists()
+
+    at.button(key="fb-down-0").click().run()
+    at.text_area(key="fb-answer-0").input("1. mars 2025")
+    at.text_area(key="fb-quote-0").input("Søknadsfristen for tilskudd til lokale kulturtiltak er")
+    at.button(key="fb-send-0").click().run()
+    assert not at.exception, at.exception
+    assert at.chat_message[1].caption[-1].value == "Takk for tilbakemeldingen!"
+    assert any("👍 0 · 👎 1 (1 med riktig svar)" in c.value for c in at.sidebar.caption)
+
+    (record,) = load_feedback(index)
+    assert record["vote"] == "down" and record["generation"] == ui.index_status_of(index).generation
+    assert record["correction"]["answer"] == "1. mars 2025"
+    assert record["question"].startswith("Når er søknadsfristen")
+    corpus = indexed_corpus(index)
+    result = export_gold(index, corpus, tmp_path / "gold.jsonl")
+    (item,) = load_gold(tmp_path / "gold.jsonl")
+    assert item == result.items[0]
+    assert item.answer == "1. mars 2025" and item.evidence[0].file == "tilskudd.txt"
+    assert validate_gold([item], corpus) == []

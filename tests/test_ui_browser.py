@@ -6,6 +6,7 @@ of corpus/, and drives Debian's Chromium with Playwright. Screenshots go to test
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -132,7 +133,9 @@ def _expected_citation(corpus_engine):
     return next(c for c in answer.citations if FACT in c.quote)
 
 
-def test_chat_answers_cites_opens_source_and_exports(chromium, server, corpus_engine, tmp_path):
+def test_chat_answers_cites_opens_source_and_exports(
+    chromium, server, corpus_engine, corpus_index, tmp_path
+):
     from playwright.sync_api import expect, sync_playwright
 
     started = time.monotonic()
@@ -197,6 +200,22 @@ def test_chat_answers_cites_opens_source_and_exports(chromium, server, corpus_en
             text = target.read_text(encoding="utf-8")
             assert f"## 1. {QUESTION}" in text
             assert expected.reference in text and f"«{expected.quote}»" in text
+
+            # 👍 under the answer: one line in feedback.jsonl beside the index, counted in
+            # the sidebar.
+            feedback = corpus_index / "feedback.jsonl"
+            before = feedback.read_text("utf-8").splitlines() if feedback.is_file() else []
+            ups = sum(json.loads(line)["vote"] == "up" for line in before)
+            up = page.get_by_role("button", name="👍")
+            expect(up).to_have_count(1)  # one answer, one 👍
+            up.click()
+            expect(page.get_by_text("Takk for tilbakemeldingen!")).to_be_visible()
+            expect(sidebar).to_contain_text(f"Tilbakemeldinger: 👍 {ups + 1}")
+            lines = feedback.read_text("utf-8").splitlines()
+            assert len(lines) == len(before) + 1
+            record = json.loads(lines[-1])
+            assert record["vote"] == "up" and record["question"] == QUESTION
+            assert any(c["reference"] == expected.reference for c in record["citations"])
 
             # A narrow window: the sidebar folds away, the chat still reads.
             page.set_viewport_size({"width": 420, "height": 800})
