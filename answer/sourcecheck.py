@@ -42,6 +42,9 @@ NEGATIONS = frozenset("ikke ingen intet ingenting aldri verken".split())
 # "Alle kommunene ..." claims more than "39 av 357 kommuner ...": a claim for all needs a
 # source that says all.
 UNIVERSALS = frozenset("alle samtlige hele".split())
+# Currency words belong to the figure ("3,7 milliarder kroner" = "3,7MRD NOK"), whose value is
+# compared exactly; as words they would only make a paraphrase look different.
+CURRENCY = frozenset(analyze("kroner kr nok mnok"))
 # A name: a capitalised word with lower-case letters (not an acronym), not opening the
 # statement, where a capital says nothing.
 _NAME = re.compile(r"(?<=[\s(«\"-])[A-ZÆØÅ][a-zæøå]{2,}[\wæøå-]*")
@@ -124,8 +127,9 @@ class SourceChecker:
 
     def check(self, statement: str, start: int = 0, end: int | None = None) -> StatementCheck:
         end = len(statement) if end is None else end
-        claim = squash(_strip_marker(statement))
-        hits = self.retrieve(claim, self.settings.passages)
+        # Figures are named as the draft writes them (a no-break space stays one).
+        claim = _strip_marker(statement).strip()
+        hits = self.retrieve(squash(claim), self.settings.passages)
         candidates = self._candidates(claim, hits[: self.settings.passages])
         s = self.settings
         supported = [
@@ -144,7 +148,7 @@ class SourceChecker:
         return StatementCheck(statement, start, end, NOT_FOUND, match=top)
 
     def _candidates(self, claim: str, hits: Sequence[Retrieved]) -> list[_Candidate]:
-        terms = set(analyze(without_figures(claim)))
+        terms = set(analyze(without_figures(claim))) - CURRENCY
         total = sum(term_weight(self.idf, t) for t in terms) or 1.0
         claim_figures = extract_figures(claim)
         claim_words = set(words(claim))

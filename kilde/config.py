@@ -117,7 +117,7 @@ class AnswerSettings:
 class SourceCheckSettings:
     passages: int = _f(10, "Source check: top passages whose sentences are compared.", lo=1, hi=50)
     support_min_match: float = _f(
-        0.8,
+        0.9,
         "Source check: share of a statement's weighted words a source sentence must hold "
         "to support it (figures are compared exactly besides).",
         lo=0.0,
