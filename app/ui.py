@@ -15,6 +15,7 @@ import streamlit as st
 
 from kilde.answer.engine import Engine, QueryCache
 from kilde.app import ui_logic as ui
+from kilde.app.sourcecheck_tab import show_sourcecheck
 from kilde.errors import IndexMissingError, KildeError
 from kilde.index.embedders import Embedder
 from kilde.types import REFUSAL_TEXT
@@ -121,20 +122,25 @@ def main() -> None:
     if nothing_ticked:
         st.warning("Velg minst ett dokument i sidepanelet for å stille spørsmål.")
 
+    chat_tab, check_tab = st.tabs(["Spør dokumentene", "Kildesjekk"])
+    with check_tab:
+        show_sourcecheck(engine)
+
     question = st.chat_input(
         "Still et spørsmål om dokumentene",
         disabled=engine is None or nothing_ticked,
         max_chars=1000,
     )
 
-    for i, turn in enumerate(st.session_state["turns"]):
-        show_turn(i, turn)
+    with chat_tab:
+        for i, turn in enumerate(st.session_state["turns"]):
+            show_turn(i, turn)
 
-    if question and engine is not None and question.strip():
-        ask(engine, question.strip(), filters)
+        if question and engine is not None and question.strip():
+            ask(engine, question.strip(), filters)
 
-    if st.session_state["turns"]:
-        show_export(st.session_state["turns"])
+        if st.session_state["turns"]:
+            show_export(st.session_state["turns"])
 
 
 def ask(engine: Engine, question: str, filters) -> None:

@@ -202,3 +202,39 @@ def test_a_docx_draft_round_trips_to_an_export_with_references(checker, tmp_path
     assert "anbudskonkurranse. [2, tall avviker]" in markdown
     assert f"i 2024. {MISSING_MARK}" in markdown
     assert "## Kilder" in markdown and "1. Helse Midt-Norge RHF (2026)" in markdown
+
+
+def test_app_tab_marks_the_draft_and_offers_the_exports(small_index, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from kilde.app.sourcecheck_view import draft_docx
+
+    ui = Path(__file__).resolve().parents[1] / "app" / "ui.py"
+    monkeypatch.setenv("KILDE_INDEX", str(small_index))
+    monkeypatch.delenv("KILDE_CORPUS", raising=False)
+    monkeypatch.delenv("KILDE_CONFIG", raising=False)
+    at = AppTest.from_file(ui, default_timeout=180).run()
+    assert not at.exception, at.exception
+    assert [t.label for t in at.tabs] == ["Spør dokumentene", "Kildesjekk"]
+    draft = (
+        "Epic Systems ble tildelt kontrakten i 2017 etter en åpen anbudskonkurranse. "
+        "Nesten 60 000 innbyggere har lastet ned HelsaMi.\n\n"
+        "Helseplattformen vant en <b>internasjonal</b> pris for brukervennlighet i 2024."
+    )
+    at.text_area(key="sourcecheck-text").input(draft).run()
+    at.button(key="sourcecheck-run").click().run()
+    assert not at.exception, at.exception
+
+    result = at.session_state["sourcecheck-result"]
+    assert [s.status for s in result.statements] == [MISMATCH, SUPPORTED, NOT_FOUND]
+    blocks = [m.value for m in at.markdown if m.value.startswith('<div class="kilde-draft')]
+    (marked,) = blocks
+    assert marked.count("kilde-differs") == 1 and marked.count("kilde-ok") == 1
+    assert marked.count("kilde-missing") == 1 and "<b>" not in marked  # draft text stays inert
+    assert "utkastet sier «2017», kilden sier «2019»" in at.warning[0].value
+    assert [c.value for c in at.code] == [
+        c.reference for s in result.statements for c in s.citations
+    ]
+    labels = [b.label for b in at.get("download_button")]
+    assert labels == ["Last ned med kilder (.docx)", "Last ned med kilder (.md)"]
+    assert draft_docx(result)[:2] == b"PK"
