@@ -1,10 +1,10 @@
 """The source check («Kildesjekk») for the app, without Streamlit: the draft with each
 statement marked, and the draft exported with numbered references (.docx and Markdown).
 
-In the exports a statement with a source gets a reference number; the numbered list at the
-end gives the reference and the quote. A statement whose figure differs from its source is
-flagged in the text, and one with no source gets «[kilde mangler]», so that nothing in the
-exported note looks sourced that is not.
+In the exports a statement with a source gets a reference: a real footnote in .docx, a
+number and a numbered list at the end in Markdown, each with the reference and the quote. A
+statement whose figure differs from its source is flagged in the text, and one with no source
+gets «[kilde mangler]», so that nothing in the exported note looks sourced that is not.
 """
 
 from __future__ import annotations
@@ -132,38 +132,43 @@ def draft_markdown(check: DraftCheck, now: dt.datetime | None = None) -> str:
 
 
 def draft_docx(check: DraftCheck, now: dt.datetime | None = None) -> bytes:
-    """The draft as a Word document: superscript reference numbers after the statements and
-    a numbered reference list at the end (python-docx has no footnote API, so the list plays
-    the part of endnotes). Differing figures and missing sources are highlighted."""
+    """The draft as a Word document with a real footnote after each sourced statement (the
+    reference and the quote; for a differing figure, what differs). Differing figures are
+    highlighted yellow, statements without a source pink with «[kilde mangler]»."""
     from docx import Document
     from docx.enum.text import WD_COLOR_INDEX
 
+    from .docx_footnotes import Footnotes
+
     paragraphs, references = numbered(check)
+    by_number = {ref.number: ref for ref in references}
     document = Document()
+    footnotes = Footnotes()
+    missing = differing = 0
     for paragraph in paragraphs:
         out = document.add_paragraph()
         for piece in paragraph:
             run = out.add_run(piece.text)
             if piece.statement is None:
                 continue
-            status = piece.statement.status
-            if status == MISMATCH:
+            if piece.statement.status == MISMATCH:
                 run.font.highlight_color = WD_COLOR_INDEX.YELLOW
-            elif status == NOT_FOUND or piece.number is None:
+                differing += 1
+            if piece.number is None:
                 run.font.highlight_color = WD_COLOR_INDEX.PINK
-            mark = marker(piece)
-            if mark == MISSING_MARK:
-                out.add_run(" " + mark).italic = True
-            else:
-                out.add_run(mark.strip("[]").replace(", tall avviker", "*")).font.superscript = True
-    document.add_heading("Kilder", level=2)
-    for ref in references:
-        item = document.add_paragraph(f"{ref.number}. {ref.citation.reference} ")
-        item.add_run(f"«{ref.citation.quote}»").italic = True
-        if ref.note:
-            item.add_run(f" {ref.note}").bold = True
-    note = document.add_paragraph(f"Kildesjekk {_stamp(now or dt.datetime.now())}. ")
-    note.add_run("* tallet avviker fra kilden.").italic = True
+                out.add_run(" " + MISSING_MARK).italic = True
+                missing += 1
+                continue
+            ref = by_number[piece.number]
+            note = [(ref.citation.reference + " ", False), (f"«{ref.citation.quote}»", True)]
+            if piece.statement.status == MISMATCH:
+                note.append((" " + mismatch_note(piece.statement), False))
+            footnotes.add(out, note)
+    document.add_paragraph().add_run(
+        f"Kildesjekk {_stamp(now or dt.datetime.now())}: {missing} utsagn uten kilde, "
+        f"{differing} med tall som avviker fra kilden."
+    ).italic = True
+    footnotes.attach(document)
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()

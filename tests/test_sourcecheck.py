@@ -168,6 +168,7 @@ def test_cli_cite_json_reads_standard_input(small_index, monkeypatch, capsys):
 def test_a_docx_draft_round_trips_to_an_export_with_references(checker, tmp_path):
     import docx
 
+    from kilde.app.docx_footnotes import footnote_texts
     from kilde.app.sourcecheck_view import MISSING_MARK, draft_docx, draft_markdown
 
     source = docx.Document()
@@ -186,16 +187,15 @@ def test_a_docx_draft_round_trips_to_an_export_with_references(checker, tmp_path
     exported = docx.Document(io.BytesIO(draft_docx(result)))
     paragraphs = [p for p in exported.paragraphs if p.text.strip()]
     body = paragraphs[0]
-    superscripts = [r.text for r in body.runs if r.font.superscript]
-    assert superscripts == ["1", "2*"]
     assert body.text.startswith("39 200 ansatte i helsetjenesten")
+    assert len(body._p.xpath(".//w:footnoteReference")) == 2  # Word numbers them 1 and 2
     assert paragraphs[1].text.endswith(MISSING_MARK)
-    texts = [p.text for p in paragraphs]
-    heading = texts.index("Kilder")
-    references = texts[heading + 1 : heading + 3]
-    assert references[0].startswith("1. Helse Midt-Norge RHF (2026): Notat om Helseplattformen")
-    assert "«39 200 ansatte i helsetjenesten" in references[0]
-    assert "utkastet sier «2017», kilden sier «2019»" in references[1]
+    notes = footnote_texts(exported)
+    assert len(notes) == 2
+    assert notes[0].startswith("Helse Midt-Norge RHF (2026): Notat om Helseplattformen")
+    assert "«39 200 ansatte i helsetjenesten" in notes[0]
+    assert "utkastet sier «2017», kilden sier «2019»" in notes[1]
+    assert "«Den amerikanske leverandøren Epic Systems ble i 2019" in notes[1]
 
     markdown = draft_markdown(result)
     assert "arbeidsverktøy. [1] Epic Systems" in markdown

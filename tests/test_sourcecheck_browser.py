@@ -39,6 +39,8 @@ def test_sourcecheck_tab_marks_statements_and_exports(chromium, server, tmp_path
     import docx
     from playwright.sync_api import expect, sync_playwright
 
+    from kilde.app.docx_footnotes import footnote_texts
+
     started = time.monotonic()
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
@@ -84,9 +86,8 @@ def test_sourcecheck_tab_marks_statements_and_exports(chromium, server, tmp_path
                 page.get_by_role("button", name="Last ned med kilder (.docx)").click()
             assert info.value.suggested_filename == "kildesjekk.docx"
             data = Path(info.value.path()).read_bytes()
-            texts = [p.text for p in docx.Document(io.BytesIO(data)).paragraphs]
-            assert "Kilder" in texts
-            assert any(t.startswith("2. ") and "HelsaMi" in t for t in texts)
+            notes = footnote_texts(docx.Document(io.BytesIO(data)))
+            assert len(notes) == 2 and "«Nesten 60 000 innbyggere" in notes[1]
         finally:
             browser.close()
     print(f"browser part took {time.monotonic() - started:.1f} s")
