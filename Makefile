@@ -7,7 +7,7 @@ INDEX  ?= .kilde/index
 CORPUS ?= corpus
 PORT   ?= 8501
 
-.PHONY: install run index test test-fast lint format eval eval-norquad bench clean
+.PHONY: install run index test test-fast lint format eval eval-statements eval-norquad bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "kilde needs Python 3.11")'
@@ -40,6 +40,9 @@ format: install
 
 eval: install
 	$(BIN)/kilde eval --gold eval/gold/kilde.jsonl --corpus $(CORPUS) --out eval/runs/latest --variant all
+
+eval-statements: install
+	$(BIN)/kilde eval-statements --statements eval/gold/statements.jsonl --corpus $(CORPUS) --out eval/runs/statements
 
 eval-norquad: install
 	$(BIN)/python -m kilde.eval.norquad ../shared/norquad/validation.json eval/runs/norquad-data

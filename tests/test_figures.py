@@ -32,10 +32,18 @@ def kinds(text: str) -> list[tuple[str, object]]:
         ("i oktober 2025", [("date", (None, 10, 2025))]),
         ("de ni sykehusene", [("number", Decimal(9))]),
         ("i mai var det fint", []),
+        ("siden 12. oktober.", [("date", (12, 10, None))]),
     ],
 )
 def test_extracts_norwegian_figures(text, expected):
     assert kinds(text) == expected
+
+
+def test_a_full_stop_after_a_month_name_ends_the_sentence():
+    (figure,) = extract_figures("Besøk siden 12. oktober.")
+    assert figure.text == "12. oktober"
+    (abbreviated,) = extract_figures("Besøk siden 12. okt. i fjor")
+    assert abbreviated.text == "12. okt."
 
 
 def test_written_forms_of_one_figure_are_the_same():

@@ -120,8 +120,11 @@ def extract_figures(text: str) -> list[Figure]:
         if day is not None and not 1 <= day <= 31:
             continue
         month = _MONTH_NUMBER[m.group(2).lower()]
+        end = m.end()
+        if year is None and m.group(2).lower() in MONTHS and text[end - 1] == ".":
+            end -= 1  # "12. oktober." ends a sentence; only "12. okt." abbreviates
         # "mai" and "mars" are ordinary words too; with a day or a year they are months.
-        add(Figure(m.group(0).strip(), m.start(), m.end(), "date", (day, month, year)))
+        add(Figure(text[m.start() : end].strip(), m.start(), end, "date", (day, month, year)))
     for m in _NUMBER.finditer(text):
         if not free(m.start(), m.end()):
             continue
