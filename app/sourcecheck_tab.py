@@ -88,7 +88,7 @@ def show_result(result: DraftCheck) -> None:
                 unsafe_allow_html=True,
             )
             left.markdown(
-                ui.block(ui.escape_html(check.text), "kilde-answer"), unsafe_allow_html=True
+                ui.block(ui.escape_html(check.text), "kilde-check-text"), unsafe_allow_html=True
             )
             if check.mismatches:
                 right.warning(ui.escape_markdown(view.mismatch_note(check)))
