@@ -122,15 +122,20 @@ def main() -> None:
     if nothing_ticked:
         st.warning("Velg minst ett dokument i sidepanelet for å stille spørsmål.")
 
-    chat_tab, check_tab = st.tabs(["Spør dokumentene", "Kildesjekk"])
+    # on_change="rerun" tracks the open tab, so the chat box shows only with the chat.
+    chat_tab, check_tab = st.tabs(
+        ["Spør dokumentene", "Kildesjekk"], key="main-tabs", on_change="rerun"
+    )
     with check_tab:
         show_sourcecheck(engine)
 
-    question = st.chat_input(
-        "Still et spørsmål om dokumentene",
-        disabled=engine is None or nothing_ticked,
-        max_chars=1000,
-    )
+    question = None
+    if not check_tab.open:
+        question = st.chat_input(
+            "Still et spørsmål om dokumentene",
+            disabled=engine is None or nothing_ticked,
+            max_chars=1000,
+        )
 
     with chat_tab:
         for i, turn in enumerate(st.session_state["turns"]):

@@ -55,7 +55,10 @@ def test_sourcecheck_tab_marks_statements_and_exports(chromium, server, tmp_path
             page.goto(server)
             tab = page.get_by_role("tab", name="Kildesjekk")
             expect(tab).to_be_visible(timeout=90_000)
+            expect(page.get_by_placeholder("Still et spørsmål om dokumentene")).to_be_visible()
             tab.click()
+            # The chat box belongs to the chat tab.
+            expect(page.get_by_placeholder("Still et spørsmål om dokumentene")).to_have_count(0)
             box = page.locator('[data-testid="stTextArea"] textarea')
             box.fill(DRAFT)
             box.press("Control+Enter")
