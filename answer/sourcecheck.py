@@ -298,7 +298,7 @@ def check_lines(check: DraftCheck) -> list[str]:
     """The plain-text report of ``kilde cite``: each statement, its status and its source."""
     lines: list[str] = []
     for n, s in enumerate(check.statements, start=1):
-        lines.append(f"[{n}] {STATUS_LABELS[s.status].upper()}: {squash(s.text)}")
+        lines.append(f"[{n}] {STATUS_LABELS[s.status].upper()}: {squash(_strip_marker(s.text))}")
         for m in s.mismatches:
             lines.append(f"    Utkastet sier «{m.draft}», kilden sier «{m.source}».")
         for c in s.citations:
