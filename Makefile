@@ -9,7 +9,7 @@ PORT   ?= 8501
 
 PDF_CORPUS ?= eval/runs/pdf-corpus
 
-.PHONY: install run index test test-fast lint format eval eval-norquad pdf-corpus bench clean
+.PHONY: install run index test test-fast lint format eval eval-statements eval-norquad pdf-corpus bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "kilde needs Python 3.11")'
@@ -49,6 +49,9 @@ pdf-corpus: install
 eval: install pdf-corpus
 	$(BIN)/kilde eval --gold eval/gold/kilde.jsonl --corpus $(CORPUS) --out eval/runs/latest --variant all
 	$(BIN)/kilde eval --gold eval/gold/kilde-pdf.jsonl --corpus $(PDF_CORPUS) --out eval/runs/latest-pdf --variant all
+
+eval-statements: install
+	$(BIN)/kilde eval-statements --statements eval/gold/statements.jsonl --corpus $(CORPUS) --out eval/runs/statements
 
 eval-norquad: install
 	$(BIN)/python -m kilde.eval.norquad ../shared/norquad/validation.json eval/runs/norquad-data

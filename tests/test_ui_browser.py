@@ -93,6 +93,11 @@ def _scroll_to_top_of(locator) -> None:
 @pytest.fixture
 def server(chromium, corpus_index, tmp_path):
     """``kilde app`` on a free localhost port; yields its URL and always stops it."""
+    yield from serve(corpus_index, corpus_index.parent / "corpus", tmp_path)
+
+
+def serve(index: Path, corpus: Path, tmp_path: Path):
+    """Run ``kilde app`` on ``index`` on a free port; yield its URL, then stop it."""
     port = _free_port()
     log = tmp_path / "server.log"
     command = [
@@ -101,9 +106,9 @@ def server(chromium, corpus_index, tmp_path):
         "kilde.app.cli",
         "app",
         "--index",
-        str(corpus_index),
+        str(index),
         "--corpus",
-        str(corpus_index.parent / "corpus"),
+        str(corpus),
         "--port",
         str(port),
     ]
