@@ -143,7 +143,7 @@ def test_report_files_and_content(tmp_path: Path) -> None:
         tmp_path / "new", runs, items, _gold(), preds, compare=(load_run(old_dir), "run-1")
     )
     assert md == tmp_path / "new" / "report.md" and page == tmp_path / "new" / "report.html"
-    for name in ("report.md", "report.html", "by_type.png", "retrievers.png"):
+    for name in ("report.md", "report.html", "by_type.png", "variants.png"):
         assert (tmp_path / "new" / name).is_file(), name
     assert (tmp_path / "new" / "by_type.png").read_bytes().startswith(PNG_MAGIC)
 
@@ -160,10 +160,10 @@ def test_report_files_and_content(tmp_path: Path) -> None:
     assert "by_type.png" not in text
 
     markdown = md.read_text(encoding="utf-8")
-    assert "![" in markdown and "(by_type.png)" in markdown and "(retrievers.png)" in markdown
+    assert "![" in markdown and "(by_type.png)" in markdown and "(variants.png)" in markdown
     assert "<script>" not in markdown
 
-    # Metrics table: one column per retriever.
+    # Metrics table: one column per variant.
     assert "<th>bm25</th>" in text and "<th>hybrid</th>" in text
     assert "retrieval hit@5" in text
 
@@ -192,13 +192,13 @@ def _section(text: str, start: str, end: str) -> str:
     return text[text.index(start) : text.index(end, text.index(start))]
 
 
-def test_single_run_has_no_retriever_chart(tmp_path: Path) -> None:
+def test_single_run_has_no_variant_chart(tmp_path: Path) -> None:
     runs, items, preds = _runs()
     one = {"bm25": runs["bm25"]}
     md, page = write_report(
         tmp_path, one, {"bm25": items["bm25"]}, _gold(), {"bm25": preds["bm25"]}
     )
-    assert not (tmp_path / "retrievers.png").exists()
+    assert not (tmp_path / "variants.png").exists()
     text = page.read_text(encoding="utf-8")
     assert "<th>value</th>" in text
     failed = _section(text, "Failed questions (bm25)", "</body>")
@@ -247,3 +247,16 @@ def test_unknown_type_page_and_line_accuracy_and_evidence_places(tmp_path: Path)
     # The gold file gave no page for q1's quote; the report says where it was found.
     assert "Evidence pages found by search (not stated in the gold file): q1: a.pdf p. 3" in text
     assert ">q2<" not in failed
+
+
+def test_an_older_run_keyed_by_retriever_still_loads_for_compare(tmp_path: Path) -> None:
+    (tmp_path / "items.jsonl").write_text(
+        '{"retriever": "hybrid", "id": "q1", "correct": true}\n'
+        '{"variant": "baseline", "id": "q1", "correct": false}\n',
+        encoding="utf-8",
+    )
+    run = load_run(tmp_path)
+    assert run == {
+        "hybrid": [{"id": "q1", "correct": True}],
+        "baseline": [{"id": "q1", "correct": False}],
+    }
