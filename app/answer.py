@@ -176,7 +176,12 @@ class ExtractiveAnswerer:
             chunk = cand.retrieved.chunk
             page_text = self.store.page_text(chunk.file, chunk.page) or ""
             citation = make_citation(
-                self.store.docs.get(chunk.file), chunk, page_text, cand.start, cand.end
+                self.store.docs.get(chunk.file),
+                chunk,
+                page_text,
+                cand.start,
+                cand.end,
+                self.store.line_map(chunk.file, chunk.page),
             )
             if not verify(citation, page_text):  # never show a quote that is not on its page
                 continue

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from kilde.ingest.chunk import nearest_heading
+from kilde.ingest.linemap import LineMap, source_lines
 from kilde.types import Chunk, Citation, DocInfo
 
 _WS = re.compile(r"\s+")
@@ -42,7 +43,7 @@ def reference(
         head = f"{title} ({year})"
     if chunk.page is not None:
         return f"{head}, s. {chunk.page_label or chunk.page}."
-    lines = line_span or (chunk.line_start, chunk.line_end)
+    lines = line_span or (None, None)
     where = ""
     if lines[0]:
         where = f", linje {lines[0]}" if lines[0] == lines[1] else f", linje {lines[0]}–{lines[1]}"
@@ -52,15 +53,22 @@ def reference(
 
 
 def make_citation(
-    doc: DocInfo | None, chunk: Chunk, page_text: str, start: int, end: int
+    doc: DocInfo | None,
+    chunk: Chunk,
+    page_text: str,
+    start: int,
+    end: int,
+    line_map: LineMap = (),
 ) -> Citation:
-    """A citation of ``page_text[start:end]`` (offsets in the page), which lies in ``chunk``."""
+    """A citation of ``page_text[start:end]`` (offsets in the page), which lies in ``chunk``.
+
+    ``line_map`` (the page's, see kilde.ingest.linemap) gives a text without pages the lines
+    of the file that hold the quote."""
     quote = squash(page_text[start:end])
     line_span = None
     heading = None
     if chunk.page is None:
-        first = page_text.count("\n", 0, start) + 1
-        line_span = (first, first + page_text.count("\n", start, max(start, end - 1)))
+        line_span = source_lines(line_map, start, end)
         heading = nearest_heading(page_text, start)
     return Citation(
         file=chunk.file,

@@ -10,16 +10,18 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from kilde.errors import KildeError
 from kilde.eval.evidence import chunk_holds, normalize, overlaps, quote_on_page, words
+from kilde.ingest.linemap import quote_in_lines
 
 if TYPE_CHECKING:
     from kilde.eval.gold import GoldItem
 
 PageText = Callable[[str, int | None], str | None]
+FileLines = Callable[[str], Sequence[str] | None]  # a source file's lines, as stored
 
 MAX_ANSWER_CHARS = 600
 """A longer answer is not counted correct: it could hold an alias by listing everything."""
@@ -216,10 +218,27 @@ def _citation_scores(
     return scores
 
 
+def line_accuracy(citations: list[dict], file_lines: FileLines) -> float | None:
+    """Share of the citations with file lines whose quote stands within the cited lines
+    (whitespace and line-end hyphens aside); None when no citation names lines."""
+    checked = []
+    for citation in citations:
+        first, last = citation.get("line_start"), citation.get("line_end")
+        lines = file_lines(citation.get("file") or "") if first and last else None
+        if lines is not None:
+            checked.append(quote_in_lines(citation.get("quote") or "", lines[first - 1 : last]))
+    return _mean(checked)
+
+
 # --- per item ------------------------------------------------------------------------------
 
 
-def score_item(gold: GoldItem, pred: dict, page_text: PageText | None = None) -> dict:
+def score_item(
+    gold: GoldItem,
+    pred: dict,
+    page_text: PageText | None = None,
+    file_lines: FileLines | None = None,
+) -> dict:
     """Scores of one prediction against its gold item.
 
     Retrieval, answer and citation fields are None for an unanswerable item; there only
@@ -233,6 +252,9 @@ def score_item(gold: GoldItem, pred: dict, page_text: PageText | None = None) ->
         "latency_ms": pred.get("latency_ms"),
         "n_evidence": len(gold.evidence),
     }
+    # Every citation shown is checked, whether or not the question had an answer.
+    citations = list(pred.get("citations") or [])
+    scores["line_correct"] = line_accuracy(citations, file_lines) if file_lines else None
     if not gold.answerable:
         for name in (*_RETRIEVAL_FIELDS, *_ANSWER_FIELDS, *_CITATION_FIELDS):
             scores[name] = None
@@ -291,6 +313,7 @@ def _aggregate(items: list[dict]) -> dict:
             "recall": _field_mean(items, "citation_recall"),
             "verbatim": _field_mean(items, "verbatim"),
             "page_accuracy": _field_mean(items, "page_correct"),
+            "line_accuracy": _field_mean(items, "line_correct"),
         },
         "refusals": {
             "recall_unanswerable": _field_mean(unanswerable, "refused"),
@@ -313,7 +336,10 @@ def aggregate(item_scores: list[dict]) -> dict:
 
 
 def evaluate(
-    gold: list[GoldItem], preds: list[dict], page_text: PageText | None = None
+    gold: list[GoldItem],
+    preds: list[dict],
+    page_text: PageText | None = None,
+    file_lines: FileLines | None = None,
 ) -> tuple[dict, list[dict]]:
     """Score every gold item against the prediction with its id.
 
@@ -335,5 +361,7 @@ def evaluate(
             "run the predictions again for the whole gold set."
         )
 
-    items = [{"id": item.id, **score_item(item, by_id[item.id], page_text)} for item in gold]
+    items = [
+        {"id": item.id, **score_item(item, by_id[item.id], page_text, file_lines)} for item in gold
+    ]
     return aggregate(items), items

@@ -47,6 +47,7 @@ METRIC_ROWS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("citation recall", ("citations", "recall"), "rate"),
     ("citation verbatim", ("citations", "verbatim"), "rate"),
     ("citation page accuracy", ("citations", "page_accuracy"), "rate"),
+    ("citation line accuracy", ("citations", "line_accuracy"), "rate"),
     ("refusal recall (unanswerable)", ("refusals", "recall_unanswerable"), "rate"),
     ("false refusal rate", ("refusals", "false_refusal_rate"), "rate"),
     ("latency p50", ("latency_ms", "p50"), "ms"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from kilde.errors import KildeError
 from kilde.index.build import ingest
 from kilde.index.embedders import load_embedder
 from kilde.ingest.chunk import ChunkingParams
+from kilde.ingest.linemap import decode_file_lines
 
 from .baseline import NaiveBaseline
 from .gold import GoldItem, load_gold, validate_gold
@@ -81,7 +83,9 @@ def run_eval(
             continue
         engine = base.with_settings(base.settings.with_values(retriever=name))
         preds[name] = _predict(engine, gold, name, progress)
-        runs[name], items[name] = evaluate(gold, preds[name], page_text=base.store.page_text)
+        runs[name], items[name] = evaluate(
+            gold, preds[name], page_text=base.store.page_text, file_lines=corpus_lines(corpus_dir)
+        )
     main = "hybrid" if "hybrid" in runs else retrievers[0]
 
     _write_jsonl(out_dir / "predictions.jsonl", preds[main])
@@ -105,6 +109,19 @@ def run_eval(
         out_dir, runs, items, gold, preds, compare=(older, str(compare)) if older else None
     )
     return metrics
+
+
+def corpus_lines(corpus_dir: Path) -> Callable[[str], list[str] | None]:
+    """``file_lines(rel)``: a corpus file's lines as stored (None if it is gone)."""
+    cache: dict[str, list[str] | None] = {}
+
+    def file_lines(rel: str) -> list[str] | None:
+        if rel not in cache:
+            path = Path(corpus_dir) / rel
+            cache[rel] = decode_file_lines(path.read_bytes()) if path.is_file() else None
+        return cache[rel]
+
+    return file_lines
 
 
 def _predict(engine: Engine, gold: list[GoldItem], name: str, progress: bool) -> list[dict]:

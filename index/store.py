@@ -56,6 +56,7 @@ class IndexStore:
             rel: DocInfo(**meta["doc"]) for rel, meta in manifest["files"].items()
         }
         self._page_text = {(p.file, p.page): p.text for p in pages}
+        self._line_map = {(p.file, p.page): p.line_map for p in pages}
 
     @property
     def embedder_id(self) -> str:
@@ -64,6 +65,10 @@ class IndexStore:
     def page_text(self, file: str, page: int | None) -> str | None:
         """The cleaned text of a page (the whole text for an unpaged file)."""
         return self._page_text.get((file, page))
+
+    def line_map(self, file: str, page: int | None) -> tuple[tuple[int, int], ...]:
+        """The page's map back to file lines (kilde.ingest.linemap); empty when it has none."""
+        return self._line_map.get((file, page)) or ()
 
     def chunk_rows(self, file: str) -> list[int]:
         return [i for i, c in enumerate(self.chunks) if c.file == file]

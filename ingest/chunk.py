@@ -12,12 +12,14 @@ from dataclasses import dataclass, replace
 
 from kilde.types import Chunk, Page
 
+from .linemap import source_lines
+
 _WS = re.compile(r"\s+")
 
 
 # Bump when reading, cleaning or chunking changes what an unchanged file turns into, so that
 # a re-ingest re-reads files instead of reusing their stored chunks.
-PIPELINE_VERSION = 3
+PIPELINE_VERSION = 4
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,7 @@ class Chunker:
             cursor = start + 1
             lines = heading = None
             if page.page is None:
-                lines = line_range(text, start, end)
+                lines = source_lines(page.line_map, start, end)
                 heading = nearest_heading(text, start)
             chunks.append(
                 Chunk(
@@ -127,13 +129,6 @@ def locate(text: str, piece: str, cursor: int) -> tuple[int, int] | None:
     pattern = r"\s+".join(re.escape(word) for word in piece.split())
     match = re.compile(pattern).search(text, cursor) or re.compile(pattern).search(text)
     return (match.start(), match.end()) if match else None
-
-
-def line_range(text: str, start: int, end: int) -> tuple[int, int]:
-    """1-based inclusive line numbers of text[start:end]."""
-    first = text.count("\n", 0, start) + 1
-    last = first + text.count("\n", start, max(start, end - 1))
-    return first, last
 
 
 _HEADING = re.compile(r"^(?:\d+(?:\.\d+)*\.?\s+)?[A-ZÆØÅ][^\n]{1,90}$")

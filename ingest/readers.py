@@ -18,7 +18,7 @@ from pathlib import Path
 from kilde.errors import ConfigError, SkipFile
 from kilde.types import Page
 
-from .clean import clean_text, normalise_chars
+from .clean import clean_text, clean_text_mapped, normalise_chars
 
 SUPPORTED = (".pdf", ".txt", ".md", ".docx")
 CATALOG_NAME = "catalog.toml"
@@ -210,13 +210,18 @@ def _read_text(path: Path, rel: str) -> SourceText:
             if cleaned:
                 pages.append(Page(file=rel, page=i + 1, page_label=str(i + 1), text=cleaned))
     else:
-        cleaned = clean_text(text)
-        if cleaned:
-            pages.append(Page(file=rel, page=None, page_label=None, text=cleaned))
+        mapped = clean_text_mapped(text)
+        if mapped.text:
+            pages.append(Page(rel, None, None, mapped.text, line_map=mapped.line_map))
     if not pages:
         raise SkipFile(f"{rel}: the file has no text; add text or remove it")
     title = _first_line(pages[0].text, path.suffix)
     return SourceText(rel, tuple(pages), paged, title, tuple(notes))
+
+
+def decode_text(data: bytes, rel: str = "") -> str:
+    """The text of a text file's bytes, decoded as ingest reads it."""
+    return _decode(data, rel)[0]
 
 
 def _decode(data: bytes, rel: str) -> tuple[str, str]:
