@@ -20,6 +20,14 @@ from kilde.index.store import IndexStore, load_store
 from kilde.types import Answer, Filters
 
 from .answer import Answerer, ExtractiveAnswerer
+from .checks import (
+    FOREIGN_HINT,
+    check_index,
+    check_question,
+    looks_foreign,
+    resolve_filters,
+    words_of,
+)
 
 
 class Engine:
@@ -29,6 +37,7 @@ class Engine:
         self.embedder = embedder
         self.retriever: Retriever = make_retriever(store, embedder, settings)
         self.answerer: Answerer = ExtractiveAnswerer(store, embedder, self.retriever, settings)
+        self._vocabulary: frozenset[str] | None = None
 
     @classmethod
     def open(
@@ -56,7 +65,21 @@ class Engine:
     def ask(
         self, question: str, history: Sequence[str] = (), filters: Filters | None = None
     ) -> Answer:
+        question, filters = self.checked(question, filters)
+        if looks_foreign(question, self.vocabulary):
+            return Answer(question, FOREIGN_HINT, refused=True, meta={"reason": "not_norwegian"})
         return self.answerer.answer(question, history, filters)
+
+    def checked(self, question: str, filters: Filters | None) -> tuple[str, Filters | None]:
+        """The question and filters to search with; a UsageError or IndexEmptyError with one
+        Norwegian line for a mistake, so that it never reads as "not in the documents"."""
+        check_index(self.store.docs, len(self.store.chunks), self.settings.index_dir)
+        return check_question(question), resolve_filters(filters, self.store.docs)
+
+    def vocabulary(self) -> frozenset[str]:
+        if self._vocabulary is None:
+            self._vocabulary = words_of(chunk.text for chunk in self.store.chunks)
+        return self._vocabulary
 
 
 class QueryCache:

@@ -84,6 +84,8 @@ def _check(spec, value: Any) -> None:
 def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
     """Defaults, then ``path`` (or ./kilde.toml if it exists), then ``overrides``."""
     settings = Settings()
+    if path and not Path(path).is_file():
+        raise ConfigError(f"fant ikke innstillingsfilen {path}; sjekk navnet eller dropp --config")
     path = Path(path) if path else Path("kilde.toml")
     if path.is_file():
         try:

@@ -260,7 +260,7 @@ def test_a_file_that_turns_unreadable_keeps_its_indexed_version(built, damage):
     assert len(report.skipped) == 1
     line = report.skipped[0]
     assert line.startswith("b.txt: ") and "\n" not in line
-    assert "kept the version indexed earlier" in line
+    assert "beholdt versjonen som var indeksert fra før" in line
     assert report.documents == 3
     assert chunk_ids(store, "b.txt") == chunk_ids(old, "b.txt")
     assert np.array_equal(store.vectors, old.vectors)
@@ -268,7 +268,7 @@ def test_a_file_that_turns_unreadable_keeps_its_indexed_version(built, damage):
 
     # Still damaged at the next ingest: still kept, still not embedded.
     report = run(corpus, index, embedder)
-    assert "kept the version indexed earlier" in report.skipped[0]
+    assert "beholdt versjonen som var indeksert fra før" in report.skipped[0]
     assert chunk_ids(load_store(index), "b.txt") == chunk_ids(old, "b.txt")
     # Repaired: read and embedded again.
     title, *words = TOPICS["b.txt"]
@@ -289,15 +289,15 @@ def test_a_pdf_that_turns_corrupt_or_locked_keeps_its_indexed_version(built):
     assert indexed == [(1, "i", "Planen for Åfjord – «del én»."), (2, "1", "Del to om havna.")]
 
     for damage, reason in (
-        (lambda: pdf.write_bytes(pdf.read_bytes()[:400]), "not a readable PDF"),
-        (lambda: make_pdf(pdf, ["Ny hemmelig plan."], user_password="x"), "user password"),
+        (lambda: pdf.write_bytes(pdf.read_bytes()[:400]), "ikke en lesbar PDF"),
+        (lambda: make_pdf(pdf, ["Ny hemmelig plan."], user_password="x"), "beskyttet med passord"),
     ):
         damage()
         embedder = HashEmbedder()
         report = run(corpus, index, embedder)
         (line,) = report.skipped
         assert line.startswith("plan.pdf: ") and reason in line
-        assert line.endswith("(kept the version indexed earlier)")
+        assert line.endswith("(beholdt versjonen som var indeksert fra før)")
         assert embedder.passages_embedded == 0
         after = load_store(index)
         assert [(c.page, c.page_label, c.text) for c in after.chunks if c.file == "plan.pdf"] == (
@@ -454,7 +454,8 @@ def test_an_ingest_where_every_file_is_skipped_publishes_an_empty_index(tmp_path
     (corpus / "tom.txt").write_bytes(b"")
     report = run(corpus, tmp_path / "index", HashEmbedder())
     assert report.documents == report.chunks == 0
-    assert report.skipped == ["tom.txt: the file is empty; add text or remove it"]
+    assert report.skipped == ["tom.txt: filen er tom; legg til tekst eller fjern den"]
+    assert report.skip_codes == {"tom.txt": "empty"}
     store = load_store(tmp_path / "index")
     assert store.chunks == [] and store.vectors.shape == (0, 64)
     assert DenseRetriever(store, HashEmbedder()).retrieve("sykehus", 5) == []
