@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from kilde.ingest.chunk import nearest_heading
+from kilde.ingest.headings import section_heading
 from kilde.ingest.linemap import LineMap, source_lines
 from kilde.types import Chunk, Citation, DocInfo
 
@@ -69,7 +69,7 @@ def make_citation(
     heading = None
     if chunk.page is None:
         line_span = source_lines(line_map, start, end)
-        heading = nearest_heading(page_text, start)
+        heading = section_heading(page_text, start)
     return Citation(
         file=chunk.file,
         title=doc.title if doc else chunk.title,

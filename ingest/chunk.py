@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 
 from kilde.types import Chunk, Page
 
+from .headings import section_heading
 from .linemap import source_lines
 
 _WS = re.compile(r"\s+")
@@ -93,7 +94,7 @@ class Chunker:
             lines = heading = None
             if page.page is None:
                 lines = source_lines(page.line_map, start, end)
-                heading = nearest_heading(text, start)
+                heading = section_heading(text, start)
             chunks.append(
                 Chunk(
                     chunk_id=f"{page.file}:{page.page or 0}:{start}",
@@ -129,30 +130,6 @@ def locate(text: str, piece: str, cursor: int) -> tuple[int, int] | None:
     pattern = r"\s+".join(re.escape(word) for word in piece.split())
     match = re.compile(pattern).search(text, cursor) or re.compile(pattern).search(text)
     return (match.start(), match.end()) if match else None
-
-
-_HEADING = re.compile(r"^(?:\d+(?:\.\d+)*\.?\s+)?[A-ZÆØÅ][^\n]{1,90}$")
-
-
-def nearest_heading(text: str, offset: int) -> str | None:
-    """The closest line before ``offset`` that looks like a heading.
-
-    A heading here is a short line standing alone (blank line or start of text before it),
-    starting with a capital or a section number, and not ending like a sentence.
-    """
-    lines = text[:offset].split("\n")
-    for i in range(len(lines) - 1, -1, -1):
-        line = lines[i].strip()
-        alone = i == 0 or not lines[i - 1].strip()
-        if (
-            alone
-            and _HEADING.match(line)
-            and len(line) <= 90
-            and not line.endswith((".", ",", ";"))
-            and len(line.split()) <= 12
-        ):
-            return line
-    return None
 
 
 def squash(text: str) -> str:

@@ -13,6 +13,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from .headings import is_heading, is_section_line
+
 # Characters that print as a space; PDFs use them in numbers ("39 200") and after "§".
 _SPACES = {
     "\u00a0": " ",  # no-break space
@@ -194,7 +196,11 @@ def clean_text_mapped(raw: str) -> CleanedText:
             out[-1] = joined
         else:
             done += len(out[-1])
-            if gap >= paragraph_gap or (double and gap == 1 and _paragraph_end(out[-1])):
+            if (
+                gap >= paragraph_gap
+                or (double and gap == 1 and _paragraph_end(out[-1]))
+                or _ends_in_heading(out[-1], len(out) == 1, line)
+            ):
                 out.append("\n\n" + line)
             else:
                 out.append("\n" + line)
@@ -253,6 +259,12 @@ def _join(prev: str, prev_line: str, line: str, hard: bool = False) -> str | Non
         return None
     if _is_numeric(prev_line):
         return None
+    if (
+        is_section_line(prev_line)
+        and prev.rsplit("\n", 1)[-1] == prev_line
+        and _UPPER_START.match(line)
+    ):
+        return None  # "4.5. Meldte feilsaker …" is a heading, however long, not a wrapped line
     hyphenated = _join_hyphen(prev, line)
     if hyphenated is not None:
         return hyphenated
@@ -273,6 +285,14 @@ def _join(prev: str, prev_line: str, line: str, hard: bool = False) -> str | Non
     ):
         return prev + " " + line
     return None
+
+
+def _ends_in_heading(piece: str, first: bool, next_line: str) -> bool:
+    """The piece of output so far ends in a heading line: the text after it starts a new
+    paragraph, so that no sentence swallows the heading."""
+    body = piece.lstrip("\n")
+    alone = "\n" not in body and (first or piece.startswith("\n\n"))
+    return is_heading(body.rsplit("\n", 1)[-1], alone, next_line)
 
 
 def _is_label(line: str) -> bool:
