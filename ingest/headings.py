@@ -22,11 +22,12 @@ _RUNS_ON = {"og", "i", "for", "til", "av", "med", "på", "om", "som", "de", "en"
 MAX_HEADING_CHARS = 100
 
 
-def is_heading(line: str, alone: bool, next_line: str) -> bool:
+def is_heading(line: str, alone: bool, next_line: str | None) -> bool:
     """Whether ``line`` (one line of cleaned text) is a section heading. ``alone`` says a
     paragraph break (or the start of the text) stands before it; ``next_line`` is the next
     non-empty line, which under a heading without a number must be running text (a chart
-    legend or a list of answer options is followed by more short lines)."""
+    legend or a list of answer options is followed by more short lines); None leaves what
+    follows out of it, for a line that only needs the shape of a heading."""
     line = line.strip()
     if not line or len(line) > MAX_HEADING_CHARS or _LINK.search(line) or "|" in line:
         return False
@@ -42,7 +43,7 @@ def is_heading(line: str, alone: bool, next_line: str) -> bool:
             len(words) <= 12
             and len(line) <= 90
             and not _YEAR_OR_REFERENCE.search(line)
-            and (_prose(next_line) or bool(_SECTION.match(next_line.strip())))
+            and (next_line is None or _prose(next_line) or bool(_SECTION.match(next_line)))
         )
     if not re.match(r"[«\"]?[A-ZÆØÅ]", line) or len(words) > 10 or len(line) > 80:
         return False
@@ -51,7 +52,8 @@ def is_heading(line: str, alone: bool, next_line: str) -> bool:
     if words[0].endswith(","):  # "Ja, jeg har …": an answer option, not a title
         return False
     digits = sum(ch.isdigit() for ch in line)
-    return digits <= 0.15 * len(line) and _prose(next_line)  # more figures: a table row
+    # More figures than that: a table row.
+    return digits <= 0.15 * len(line) and (next_line is None or _prose(next_line))
 
 
 def _prose(line: str) -> bool:

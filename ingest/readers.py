@@ -19,10 +19,12 @@ from kilde.errors import ConfigError, SkipFile
 from kilde.types import Page
 
 from .clean import clean_text, clean_text_mapped, normalise_chars
+from .headings import is_heading
 
 SUPPORTED = (".pdf", ".txt", ".md", ".docx")
 CATALOG_NAME = "catalog.toml"
 TITLE_MAX = 150
+_TITLE_SEARCH_LINES = 30  # a title stands near the top of the first page
 # A text file with more control characters than this share is binary with a text name.
 _CONTROL_SHARE_MAX = 0.01
 
@@ -125,7 +127,8 @@ def _read_pdf(path: Path, rel: str) -> SourceText:
                 )
                 continue
             pages.append(Page(file=rel, page=i + 1, page_label=labels[i], text=text))
-        title = _pdf_title(reader)
+        # Without a metadata title, the first heading names the document (see README).
+        title = (_pdf_title(reader) or _first_line(pages[0].text, ".pdf")) if pages else None
 
     if not pages and broken:
         raise SkipFile(_damaged_pdf_message(rel, "ingen side kunne leses"), "damaged_pdf")
@@ -269,14 +272,21 @@ def _binary_message(rel: str) -> str:
 
 
 def _first_line(text: str, suffix: str) -> str | None:
-    """The first line of the cleaned text, where a title wrapped over lines is whole."""
-    for line in text.splitlines():
-        line = line.strip()
-        if suffix.lower() == ".md":
-            line = line.lstrip("#").strip()
-        if line:
+    """The title at the top of the cleaned text (a title wrapped over lines is whole there):
+    the first line if it has the shape of a heading, else the first heading below it, else
+    the first line."""
+    markdown = suffix.lower() == ".md"
+    lines = [line.strip() for line in text.splitlines()[:_TITLE_SEARCH_LINES]]
+    lines = [line.lstrip("#").strip() if markdown else line for line in lines if line]
+    if not lines:
+        return None
+    if markdown or is_heading(lines[0], True, None):
+        return _short_title(lines[0])
+    for line, following in zip(lines, [*lines[1:], ""], strict=True):
+        # PDF text loses the blank lines around a title, so every line here may stand alone.
+        if is_heading(line, True, following):
             return _short_title(line)
-    return None
+    return _short_title(lines[0])
 
 
 def _short_title(title: str) -> str | None:

@@ -322,3 +322,26 @@ def test_iter_sources(tmp_path):
 def test_iter_sources_needs_a_folder(tmp_path):
     with pytest.raises(ConfigError):
         iter_sources(tmp_path / "finnes-ikke")
+
+
+@needs_font
+def test_pdf_without_metadata_title_takes_its_first_heading(tmp_path):
+    path = make_pdf(
+        tmp_path / "uten-tittel.pdf",
+        [
+            "Side 1 av 3\n\nÅrsrapport for legevakten 2024\n\nLegevakten hadde flere "
+            "henvendelser i 2024 enn året før, og ventetiden gikk ned.",
+        ],
+    )
+    assert read(path).title_hint == "Årsrapport for legevakten 2024"
+
+
+def test_text_title_is_the_first_heading_not_a_paragraph(tmp_path):
+    path = tmp_path / "notat.txt"
+    path.write_text(
+        "Dette notatet er skrevet for kommunestyret, som ba om en oversikt i forrige møte.\n\n"
+        "Oversikt over legevakten\n\n"
+        "Legevakten hadde flere henvendelser i 2024 enn året før, og ventetiden gikk ned.\n",
+        encoding="utf-8",
+    )
+    assert read(path).title_hint == "Oversikt over legevakten"
