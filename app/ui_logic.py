@@ -302,6 +302,13 @@ class SourceView:
     reference: str
     quote: str
     passage: Passage
+    file: str = ""  # the cited file and PDF page, for «Vis siden»
+    page: int | None = None
+
+    @property
+    def shows_page(self) -> bool:
+        """A cited PDF page can be shown as an image (app/pageview.py)."""
+        return self.page is not None and self.file.lower().endswith(".pdf")
 
     def header_html(self) -> str:
         return block(
@@ -350,6 +357,8 @@ def make_turn(
                 reference=c.reference,
                 quote=c.quote,
                 passage=find_passage(c, answer, page_text(c.file, c.page)),
+                file=c.file,
+                page=c.page,
             )
             for n, c in enumerate(answer.citations, start=1)
         )

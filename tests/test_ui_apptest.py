@@ -301,3 +301,11 @@ def test_upload_is_off_when_the_corpus_is_not_the_indexed_one(small_index, tmp_p
     assert not at.sidebar.file_uploader
     assert "Opplasting er slått av" in plain(at.sidebar.info[0].value)
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def test_an_english_question_is_answered_with_a_hint_to_ask_in_norwegian(small_index, monkeypatch):
+    monkeypatch.setenv("KILDE_INDEX", str(small_index))
+    at = AppTest.from_file(UI, default_timeout=TIMEOUT).run()
+    ask(at, "What is the capital of Mongolia?")
+    assistant = at.chat_message[1]
+    assert "Still spørsmålet på norsk" in assistant.markdown[0].value
