@@ -19,7 +19,11 @@ _MONTHS = (
     "januar|februar|mars|april|mai|juni|juli|august|september|oktober|november|desember"
     "|jan|feb|mar|apr|jun|jul|aug|sep|sept|okt|nov|des"
 )
-_END = re.compile(r"[.!?:]+[»”\")]*(?=\s)")
+# A footnote number after the full stop of a word or a year ("i Midt-Norge.52 Målet er",
+# "i 2024.53 Dette") ends the sentence too, but stays out of it.
+_END = re.compile(
+    r"[.!?:]+[»”\")]*(?:(?:(?<=[^\W\d_][.!?])|(?<=\b(?:19|20)\d\d\.))(?P<note>\d{1,3}))?(?=\s)"
+)
 _ORDINAL_DATE = re.compile(rf"\d{{1,2}}\.\s+(?:{_MONTHS})", re.IGNORECASE)
 _BULLET = re.compile(r"^\s*(?:[•\-–*]|\d+[.)]\s)")
 MIN_CHARS = 12
@@ -35,7 +39,8 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
             stop = match.end()
             if not _ends_sentence(block, match.start(), stop):
                 continue
-            spans.append((line_start + cursor, line_start + stop))
+            note = len(match.group("note") or "")
+            spans.append((line_start + cursor, line_start + stop - note))
             cursor = stop
         spans.append((line_start + cursor, line_end))
     return [s for s in (_strip(text, a, b) for a, b in spans) if s[1] - s[0] >= MIN_CHARS]

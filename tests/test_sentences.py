@@ -50,3 +50,20 @@ def test_offsets_map_back_to_the_text():
     for a, b in sentence_spans(text):
         assert text[a:b] == text[a:b].strip()
         assert text[a:b] in text
+
+
+def test_a_footnote_number_ends_the_sentence_and_stays_out_of_it():
+    text = (
+        "Helseplattformen er en felles journal for sykehus og kommuner i Midt-Norge.52 Målet er "
+        "en mer sammenhengende helsetjeneste. Kostnaden var 3,5 mrd. kroner i 2024.53 Neste."
+    )
+    assert _sentences(text) == [
+        "Helseplattformen er en felles journal for sykehus og kommuner i Midt-Norge.",
+        "Målet er en mer sammenhengende helsetjeneste.",
+        "Kostnaden var 3,5 mrd. kroner i 2024.",
+    ]
+
+
+def test_decimal_numbers_are_not_footnotes():
+    text = "Andelen steg fra 2.5 til 3.5 prosent i perioden. Neste setning kommer her."
+    assert _sentences(text)[0] == "Andelen steg fra 2.5 til 3.5 prosent i perioden."
