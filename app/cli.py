@@ -305,7 +305,7 @@ def cmd_app(args: argparse.Namespace) -> int:
 
     settings = _settings(args, corpus_dir=args.corpus)  # a bad kilde.toml fails here, plainly
     if not 0 < args.port < 65536:
-        raise KildeError(f"--port {args.port} is not a port number; give 1-65535")
+        raise KildeError(f"--port {args.port} er ikke et portnummer; oppgi 1–65535")
     command = streamlit_command(
         sys.executable,
         Path(__file__).with_name("ui.py"),

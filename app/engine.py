@@ -51,10 +51,9 @@ class Engine:
             embedder = QueryCache(load_embedder(spec))
         if embedder.id != store.embedder_id:
             raise IndexMismatchError(
-                f"the index at {settings.index_dir} was built with {store.embedder_id}, not "
-                f"{embedder.id}; re-ingest with {embedder.id} "
-                f"(kilde ingest CORPUS --index NEW_FOLDER --embedder ...) or query with the "
-                "embedder the index was built with"
+                f"indeksen i {settings.index_dir} er bygd med {store.embedder_id}, ikke "
+                f"{embedder.id}; bygg den på nytt med {embedder.id} (kilde ingest MAPPE --index "
+                "NY_MAPPE --embedder ...) eller spør med embedderen indeksen er bygd med"
             )
         return cls(settings, store, embedder)
 

@@ -87,8 +87,8 @@ def ingest(
     fitted = params.fitted(embedder.max_tokens)
     if fitted != params:
         report.warnings.append(
-            f"chunk size {params.chunk_size} is more than {embedder.id} reads; "
-            f"using {fitted.chunk_size} tokens"
+            f"tekstbitstørrelsen {params.chunk_size} er mer enn {embedder.id} leser; "
+            f"bruker {fitted.chunk_size} tokens"
         )
         params = fitted
     index_dir.mkdir(parents=True, exist_ok=True)
@@ -149,12 +149,12 @@ def _reusable(
     except IndexMissingError:
         return None
     except IndexMismatchError:
-        report.warnings.append("the old index has another format; re-embedding everything")
+        report.warnings.append("den gamle indeksen har et annet format; embedder alt på nytt")
         return None
     if store.embedder_id != embedder.id or store.manifest["chunking"] != params.as_dict():
         report.warnings.append(
-            f"the old index was built with {store.embedder_id} "
-            f"{store.manifest['chunking']}; re-embedding everything"
+            f"den gamle indeksen er bygd med {store.embedder_id} "
+            f"{store.manifest['chunking']}; embedder alt på nytt"
         )
         return None
     return store
@@ -247,6 +247,6 @@ def _lock(index_dir: Path):
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
             raise KildeError(
-                f"another ingest is writing {index_dir}; wait for it to finish"
+                f"en annen ingest skriver til {index_dir}; vent til den er ferdig"
             ) from exc
         yield

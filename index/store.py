@@ -88,20 +88,20 @@ def load_store(index_dir: Path, embedder_id: str | None = None) -> IndexStore:
     gen = live_generation(index_dir)
     if gen is None:
         raise IndexMissingError(
-            f"no index at {index_dir}; build one with: kilde ingest CORPUS --index {index_dir}"
+            f"fant ingen indeks i {index_dir}; bygg en med: kilde ingest MAPPE --index {index_dir}"
         )
     manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
     if manifest.get("format_version") != FORMAT_VERSION:
         raise IndexMismatchError(
-            f"the index at {index_dir} has format {manifest.get('format_version')}, this kilde "
-            f"reads {FORMAT_VERSION}; re-ingest: kilde ingest CORPUS --index {index_dir}"
+            f"indeksen i {index_dir} har format {manifest.get('format_version')}, denne kilde "
+            f"leser {FORMAT_VERSION}; bygg den på nytt: kilde ingest MAPPE --index {index_dir}"
         )
     built_with = manifest["embedder"]["id"]
     if embedder_id is not None and built_with != embedder_id:
         raise IndexMismatchError(
-            f"the index at {index_dir} was built with embedder {built_with}, not {embedder_id}; "
-            f"re-ingest with that embedder (kilde ingest CORPUS --index {index_dir} "
-            f"--embedder ...) or use a new --index folder"
+            f"indeksen i {index_dir} er bygd med embedderen {built_with}, ikke {embedder_id}; "
+            f"bygg den på nytt med den (kilde ingest MAPPE --index {index_dir} "
+            f"--embedder ...) eller bruk en ny --index-mappe"
         )
     chunks = [Chunk(**row) for row in _read_jsonl(gen / "chunks.jsonl")]
     pages = [Page(**row) for row in _read_jsonl(gen / "pages.jsonl")]

@@ -63,22 +63,27 @@ class Settings:
         unknown = sorted(set(values) - set(known))
         if unknown:
             raise ConfigError(
-                f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+                f"ukjent innstilling {', '.join(unknown)}; kjente: {', '.join(sorted(known))}"
             )
         for name, value in values.items():
             _check(known[name], value)
         return replace(self, **values)
 
 
+_TYPE_NAMES = {"int": "et heltall", "float": "et tall", "str": "tekst", "bool": "true eller false"}
+
+
 def _check(spec, value: Any) -> None:
     expected = {"int": int, "float": (int, float), "str": str, "bool": bool}[spec.type]
     if isinstance(value, bool) != (spec.type == "bool") or not isinstance(value, expected):
-        raise ConfigError(f"setting {spec.name} must be {spec.type}, got {value!r}")
+        raise ConfigError(
+            f"innstillingen {spec.name} må være {_TYPE_NAMES[spec.type]}, ikke {value!r}"
+        )
     meta = spec.metadata
     if "choices" in meta and value not in meta["choices"]:
-        raise ConfigError(f"setting {spec.name} must be one of {', '.join(meta['choices'])}")
+        raise ConfigError(f"innstillingen {spec.name} må være en av {', '.join(meta['choices'])}")
     if "lo" in meta and not meta["lo"] <= value <= meta["hi"]:
-        raise ConfigError(f"setting {spec.name} must be between {meta['lo']} and {meta['hi']}")
+        raise ConfigError(f"innstillingen {spec.name} må være mellom {meta['lo']} og {meta['hi']}")
 
 
 def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
@@ -91,7 +96,7 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{path}: not valid TOML ({exc}); fix or remove it") from exc
+            raise ConfigError(f"{path}: ikke gyldig TOML ({exc}); rett eller fjern filen") from exc
         settings = settings.with_values(**data.get("kilde", {}))
     return settings.with_values(**overrides)
 

