@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from kilde.ingest.headings import is_heading
+
 _ABBREVIATIONS = frozenset(
     """pr nr jf ca dvs bl.a f.eks mv osv o.l m.fl m.m kap st mill mrd kr ref vs evt inkl ift
     meld prop innst dok
@@ -34,6 +36,8 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     for line_start, line_end in _blocks(text):
         block = text[line_start:line_end]
+        if _is_heading_block(text, line_start, line_end):
+            continue  # a heading names a section; it is no claim to quote
         cursor = 0
         for match in _END.finditer(block):
             stop = match.end()
@@ -44,6 +48,16 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
             cursor = stop
         spans.append((line_start + cursor, line_end))
     return [s for s in (_strip(text, a, b) for a, b in spans) if s[1] - s[0] >= MIN_CHARS]
+
+
+def _is_heading_block(text: str, start: int, end: int) -> bool:
+    block = text[start:end].strip()
+    if not block or "\n" in block:
+        return False
+    before = text[:start].rstrip(" ")
+    alone = not before.strip() or before.endswith("\n\n")
+    following = text[end:].strip().split("\n", 1)[0]
+    return is_heading(block, alone, following)
 
 
 def _blocks(text: str) -> list[tuple[int, int]]:

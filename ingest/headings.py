@@ -49,8 +49,8 @@ def is_heading(line: str, alone: bool, next_line: str | None) -> bool:
         return False
     if line.startswith("«") and not line.endswith("»"):  # a quotation starts here
         return False
-    if words[0].endswith(","):  # "Ja, jeg har …": an answer option, not a title
-        return False
+    if words[0].endswith(",") or line.count(",") >= 2:  # "Ja, jeg har …", "Røros, Os, …"
+        return False  # an answer option or a list of names, not a title
     digits = sum(ch.isdigit() for ch in line)
     # More figures than that: a table row.
     return digits <= 0.15 * len(line) and (next_line is None or _prose(next_line))

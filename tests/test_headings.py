@@ -126,3 +126,9 @@ def test_chart_legends_are_not_headings():
 def test_no_true_heading_gives_none():
     text = "Første avsnitt er bare tekst uten overskrift, og det går over flere ord."
     assert section_heading(text, len(text) - 5) is None
+
+
+def test_a_list_of_names_is_no_heading():
+    prose = "Her følger en lang setning med løpende tekst som forklarer hva avsnittet handler om."
+    line = "St. Olavs hospital, Røros, Os, Holtålen, Indre Fosen, Ørland, Åfjord"
+    assert not is_heading(line, True, prose)
