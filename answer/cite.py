@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
-from kilde.ingest.chunk import nearest_heading
+from kilde.ingest.linemap import LineMap, source_lines
 from kilde.text import location_label, squash
+from kilde.text.headings import section_heading
 from kilde.types import AnswerSentence, Chunk, Citation, DocInfo, Draft
 
 
@@ -40,7 +41,7 @@ def reference(
         head = f"{publisher} ({year}): {title}" if year else f"{publisher}: {title}"
     elif year:
         head = f"{title} ({year})"
-    lines = line_span or (chunk.line_start, chunk.line_end)
+    lines = line_span or (None, None)
     where = location_label(chunk.page, chunk.page_label, *lines)
     where = f", {where}" if where else ""
     if chunk.page is None and heading:
@@ -49,16 +50,23 @@ def reference(
 
 
 def make_citation(
-    doc: DocInfo | None, chunk: Chunk, page_text: str, start: int, end: int
+    doc: DocInfo | None,
+    chunk: Chunk,
+    page_text: str,
+    start: int,
+    end: int,
+    line_map: LineMap = (),
 ) -> Citation:
-    """A citation of ``page_text[start:end]`` (offsets in the page), which lies in ``chunk``."""
+    """A citation of ``page_text[start:end]`` (offsets in the page), which lies in ``chunk``.
+
+    ``line_map`` (the page's, see kilde.ingest.linemap) gives a text without pages the lines
+    of the file that hold the quote."""
     quote = squash(page_text[start:end])
     line_span = None
     heading = None
     if chunk.page is None:
-        first = page_text.count("\n", 0, start) + 1
-        line_span = (first, first + page_text.count("\n", start, max(start, end - 1)))
-        heading = nearest_heading(page_text, start)
+        line_span = source_lines(line_map, start, end)
+        heading = section_heading(page_text, start)
     return Citation(
         file=chunk.file,
         title=doc.title if doc else chunk.title,
@@ -80,9 +88,11 @@ class Citer:
         self,
         page_text: Callable[[str, int | None], str | None],
         documents: Mapping[str, DocInfo],
+        line_map: Callable[[str, int | None], LineMap] | None = None,
     ):
         self.page_text = page_text
         self.documents = documents
+        self.line_map = line_map or (lambda file, page: ())
 
     def cite(self, draft: Draft) -> tuple[list[AnswerSentence], list[Citation]]:
         sentences: list[AnswerSentence] = []
@@ -93,7 +103,12 @@ class Citer:
             if not 0 <= span.start < span.end <= len(page_text):
                 continue  # points outside its page: never shown
             citation = make_citation(
-                self.documents.get(chunk.file), chunk, page_text, span.start, span.end
+                self.documents.get(chunk.file),
+                chunk,
+                page_text,
+                span.start,
+                span.end,
+                self.line_map(chunk.file, chunk.page),
             )
             if not verify(citation, page_text, span.start, span.end, span.text):
                 continue

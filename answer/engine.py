@@ -19,6 +19,14 @@ from kilde.index.retrieval import Retriever, make_retriever
 from kilde.index.store import open_store
 from kilde.types import Answer, Filters
 
+from .checks import (
+    FOREIGN_HINT,
+    check_index,
+    check_question,
+    looks_foreign,
+    resolve_filters,
+    words_of,
+)
 from .factory import build_pipeline
 from .pipeline import Pipeline
 
@@ -30,6 +38,7 @@ class Engine:
         self.embedder = embedder
         self.retriever: Retriever = make_retriever(store, embedder, settings.retrieval)
         self.pipeline: Pipeline = build_pipeline(settings, store, embedder)
+        self._vocabulary: frozenset[str] | None = None
 
     @classmethod
     def open(
@@ -59,7 +68,23 @@ class Engine:
     def ask(
         self, question: str, history: Sequence[str] = (), filters: Filters | None = None
     ) -> Answer:
+        question, filters = self.checked(question, filters)
+        if looks_foreign(question, self.vocabulary):
+            return Answer(question, FOREIGN_HINT, refused=True, answerer="language_check")
         return self.pipeline.ask(question, history, filters)
+
+    def checked(self, question: str, filters: Filters | None) -> tuple[str, Filters | None]:
+        """The question and filters to search with; a UsageError or IndexEmptyError with one
+        Norwegian line for a mistake, so that it never reads as "not in the documents"."""
+        documents = self.store.documents()
+        check_index(documents, self.store.status().chunks, self.settings.index.index_dir)
+        return check_question(question), resolve_filters(filters, documents)
+
+    def vocabulary(self) -> frozenset[str]:
+        """Lower-case words of the indexed text (built on first use: the language check)."""
+        if self._vocabulary is None:
+            self._vocabulary = words_of(self.store.texts())
+        return self._vocabulary
 
 
 class QueryCache:

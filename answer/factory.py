@@ -35,7 +35,7 @@ def build_pipeline(settings: Settings, store: Store, embedder: Embedder) -> Pipe
         reranker=None,  # settings.rerank.reranker == "none"; a trained reader plugs in here
         gate=EvidenceGate(idf, settings.gate, settings.answer.answer_passages),
         answerer=RulesAnswerer(store, embedder, idf, settings.answer),
-        citer=Citer(store.page_text, store.documents()),
+        citer=Citer(store.page_text, store.documents(), store.line_map),
         top_k=settings.retrieval.top_k,
     )
 

@@ -15,7 +15,7 @@ def citation_to_dict(citation: Citation) -> dict:
         "quote": citation.quote,
         "reference": citation.reference,
     }
-    if citation.page is None and citation.line_start is not None:
+    if citation.page is None:  # lines may be null (a Word file has none); heading null if unsure
         row.update(
             line_start=citation.line_start, line_end=citation.line_end, heading=citation.heading
         )

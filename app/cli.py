@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from kilde.config import Settings, load_settings, parse_assignments
-from kilde.errors import KildeError
+from kilde.errors import KildeError, UsageError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,10 +22,23 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except KildeError as exc:
         print(f"kilde: {exc}", file=sys.stderr)
-        return 1
+        return exc.exit_code
     except KeyboardInterrupt:
-        print("kilde: interrupted; the index was left as it was before", file=sys.stderr)
+        print("kilde: avbrutt; indeksen er som den var før", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
+
+
+def _quiet_broken_pipe() -> int:
+    """The reader of our output went away (``kilde ask ... | head``): stop without a word.
+
+    stdout is pointed at /dev/null so that Python's flush at exit does not fail again."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -174,7 +187,13 @@ def _settings(args: argparse.Namespace, **extra) -> Settings:
         **extra,
     }
     settings = load_settings(args.config, **values)
-    return settings.with_values(**parse_assignments(getattr(args, "set", [])))
+    settings = settings.with_values(**parse_assignments(getattr(args, "set", [])))
+    index_dir = Path(settings.index.index_dir)
+    if index_dir.exists() and not index_dir.is_dir():
+        raise UsageError(
+            f"--index {index_dir} er en fil, ikke en mappe; oppgi en mappe for indeksen"
+        )
+    return settings
 
 
 def _filters(args: argparse.Namespace):
@@ -235,7 +254,8 @@ def _open(settings: Settings, args: argparse.Namespace):
 def cmd_search(args: argparse.Namespace) -> int:
     settings = _settings(args)
     engine = _open(settings, args)
-    results = engine.retriever.retrieve(args.query, settings.retrieval.top_k, _filters(args))
+    query, filters = engine.checked(args.query, _filters(args))
+    results = engine.retriever.retrieve(query, settings.retrieval.top_k, filters)
     if args.json:
         rows = [
             {
@@ -286,7 +306,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         for n, citation in enumerate(answer.citations, start=1):
             print(f"[{n}] {citation.reference}")
             print(f"    «{citation.quote}»")
-    else:
+    elif answer.retrieved:
         print("Nærmeste tekstbiter:")
         for n, hit in enumerate(answer.retrieved[:3], start=1):
             c = hit.chunk
@@ -399,7 +419,7 @@ def cmd_app(args: argparse.Namespace) -> int:
 
     settings = _settings(args, corpus_dir=args.corpus)  # a bad kilde.toml fails here, plainly
     if not 0 < args.port < 65536:
-        raise KildeError(f"--port {args.port} is not a port number; give 1-65535")
+        raise KildeError(f"--port {args.port} er ikke et portnummer; oppgi 1–65535")
     command = streamlit_command(
         sys.executable,
         Path(__file__).with_name("ui.py"),

@@ -179,8 +179,8 @@ def show_turn(i: int, turn: ui.Turn) -> None:
 
 def show_answer(i: int, turn: ui.Turn) -> None:
     with st.chat_message("assistant"):
-        if turn.refused:
-            st.markdown(REFUSAL_TEXT)
+        if turn.refused:  # our own fixed text, which may say why ("ask in Norwegian")
+            st.markdown(turn.answer.answer or REFUSAL_TEXT)
             if turn.sources:
                 st.caption("Nærmeste tekstbiter i dokumentene:")
         else:
@@ -235,7 +235,31 @@ def show_source(turn: int, source: ui.SourceView) -> None:
         st.markdown(source.snippet_html(), unsafe_allow_html=True)
         with st.expander("Vis hele tekstbiten"):
             st.markdown(source.passage_html(), unsafe_allow_html=True)
+        if source.shows_page and st.toggle("Vis siden", key=f"kilde-page-{turn}-{source.number}"):
+            show_page(source)
         st.code(source.reference, language=None, wrap_lines=True)
+
+
+@st.cache_data(max_entries=32, show_spinner="Tegner siden …")
+def page_png(pdf_path: str, page: int, quote: str) -> tuple[bytes, bool]:
+    from kilde.app.pageview import render_page
+
+    image = render_page(Path(pdf_path), page, quote)
+    return image.png, image.found
+
+
+def show_page(source: ui.SourceView) -> None:
+    """The cited PDF page as an image, with the quote marked (rendered only when asked)."""
+    args = script_args()
+    settings = ui.app_settings(args)
+    corpus = ui.upload_corpus(args, settings, ui.index_manifest(settings.index_dir))
+    try:
+        png, found = page_png(str(Path(corpus) / source.file), source.page, source.quote)
+    except KildeError as exc:
+        st.warning(md(str(exc)))
+        return
+    note = "Sitatet er markert med gult." if found else "Fant ikke sitatet på selve siden."
+    st.image(png, caption=f"{source.title}, side {source.page}. {note}")
 
 
 def show_export(turns: list) -> None:

@@ -280,6 +280,13 @@ class SourceView:
     reference: str
     quote: str
     passage: Passage
+    file: str = ""  # the cited file and PDF page, for «Vis siden»
+    page: int | None = None
+
+    @property
+    def shows_page(self) -> bool:
+        """A cited PDF page can be shown as an image (app/pageview.py)."""
+        return self.page is not None and self.file.lower().endswith(".pdf")
 
     def header_html(self) -> str:
         return block(
@@ -328,6 +335,8 @@ def make_turn(
                 reference=c.reference,
                 quote=c.quote,
                 passage=find_passage(c, answer, page_text(c.file, c.page)),
+                file=c.file,
+                page=c.page,
             )
             for n, c in enumerate(answer.citations, start=1)
         )
@@ -566,28 +575,29 @@ class UploadResult:
     chunks: int = 0
 
 
-_REASONS = (
-    ("unsupported file type", "filtypen støttes ikke"),
-    ("encrypted with a user password", "PDF-en er passordbeskyttet; lagre en kopi uten passord"),
-    ("uses an encryption", "PDF-en bruker en kryptering som ikke kan åpnes"),
-    ("not a readable PDF", "ikke en lesbar PDF"),
-    ("the PDF has no pages", "PDF-en har ingen sider"),
-    ("no text in any of its", "ingen tekst i noen av sidene (skannet dokument?)"),
-    ("the file is empty", "filen er tom"),
-    ("the file has no text", "filen inneholder ingen tekst"),
-    ("no text to index", "ingen tekst å indeksere"),
-    ("binary data", "filen er ikke tekst; sjekk filtypen"),
-    ("damaged UTF-16", "skadet UTF-16-tekst; lagre den som UTF-8"),
-    ("cannot be read", "filen kan ikke leses"),
-)
+# What the UI says for each SkipFile.code (kilde.errors.SKIP_CODES).
+_REASONS = {
+    "unsupported": "filtypen støttes ikke",
+    "missing": "filen finnes ikke",
+    "password": "PDF-en er passordbeskyttet; lagre en kopi uten passord",
+    "encryption": "PDF-en bruker en kryptering som ikke kan åpnes",
+    "damaged_pdf": "ikke en lesbar PDF",
+    "no_pages": "PDF-en har ingen sider",
+    "scanned": "ingen tekst i noen av sidene (skannet dokument?)",
+    "empty": "filen er tom",
+    "no_text": "filen inneholder ingen tekst",
+    "binary": "filen er ikke tekst; sjekk filtypen",
+    "damaged_utf16": "skadet UTF-16-tekst; lagre den som UTF-8",
+    "unreadable": "filen kan ikke leses",
+    "damaged_docx": "ikke en lesbar Word-fil",
+}
 
 
-def skip_message(line: str) -> str:
-    """A Norwegian line for an IngestReport.skipped line ("name: reason")."""
+def skip_message(line: str, code: str | None = None) -> str:
+    """A Norwegian line for an IngestReport.skipped line ("name: reason") and its code."""
     name, _, reason = line.partition(": ")
-    for english, norwegian in _REASONS:
-        if english in reason:
-            return f"«{name}» ble ikke lagt til: {norwegian}."
+    if code in _REASONS:
+        return f"«{name}» ble ikke lagt til: {_REASONS[code]}."
     return f"«{name}» ble ikke lagt til: {reason or line}"
 
 
@@ -631,7 +641,7 @@ def add_documents(
             rel = line.partition(": ")[0]
             if rel in saved:
                 bad.add(rel)
-                result.failed.append(skip_message(line))
+                result.failed.append(skip_message(line, report.skip_codes.get(rel)))
         _restore(corpus_dir, saved, sorted(bad))
         result.added = [name for name in saved if name not in bad]
         result.warnings = [w for w in report.warnings if w.partition(":")[0] in saved]

@@ -11,11 +11,12 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from kilde.errors import KildeError
 from kilde.eval.evidence import chunk_holds, normalize, overlaps, quote_on_page, words
+from kilde.ingest.linemap import quote_in_lines
 
 if TYPE_CHECKING:
     from kilde.eval.gold import GoldItem
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 PageText = Callable[[str, int | None], str | None]
 # For each evidence of an item, the places its quote stands.
 EvidenceLocations = tuple[tuple["QuoteLocation", ...], ...]
+FileLines = Callable[[str], Sequence[str] | None]  # a source file's lines, as stored
 
 MAX_ANSWER_CHARS = 600
 """A longer answer is not counted correct: it could hold an alias by listing everything."""
@@ -289,6 +291,18 @@ def _page_scores(
     )
 
 
+def line_accuracy(citations: list[dict], file_lines: FileLines) -> float | None:
+    """Share of the citations with file lines whose quote stands within the cited lines
+    (whitespace and line-end hyphens aside); None when no citation names lines."""
+    checked = []
+    for citation in citations:
+        first, last = citation.get("line_start"), citation.get("line_end")
+        lines = file_lines(citation.get("file") or "") if first and last else None
+        if lines is not None:
+            checked.append(quote_in_lines(citation.get("quote") or "", lines[first - 1 : last]))
+    return _mean(checked)
+
+
 # --- per item ------------------------------------------------------------------------------
 
 
@@ -297,6 +311,7 @@ def score_item(
     pred: dict,
     page_text: PageText | None = None,
     located: EvidenceLocations | None = None,
+    file_lines: FileLines | None = None,
 ) -> dict:
     """Scores of one prediction against its gold item.
 
@@ -317,6 +332,9 @@ def score_item(
             f"{ev.file} " + ("; ".join(loc.describe() for loc in where) or "?")
             for ev, where in zip(gold.evidence, located, strict=True)
         ]
+    # Every citation shown is checked, whether or not the question had an answer.
+    citations = list(pred.get("citations") or [])
+    scores["lines_hold_quote"] = line_accuracy(citations, file_lines) if file_lines else None
     if not gold.answerable:
         for name in (*_RETRIEVAL_FIELDS, *_ANSWER_FIELDS, *_CITATION_FIELDS):
             scores[name] = None
@@ -377,6 +395,8 @@ def _aggregate(items: list[dict]) -> dict:
             "verbatim": _field_mean(items, "verbatim"),
             "page_accuracy": _field_mean(items, "page_correct"),
             "line_accuracy": _field_mean(items, "line_correct"),
+            # The cited file lines hold the citation's own quote (issue: line citations).
+            "lines_hold_quote": _field_mean(items, "lines_hold_quote"),
         },
         "refusals": {
             "recall_unanswerable": _field_mean(unanswerable, "refused"),
@@ -403,6 +423,7 @@ def evaluate(
     preds: list[dict],
     page_text: PageText | None = None,
     locations: dict[str, EvidenceLocations] | None = None,
+    file_lines: FileLines | None = None,
 ) -> tuple[dict, list[dict]]:
     """Score every gold item against the prediction with its id; ``locations`` (item id ->
     where each evidence quote stands) judge cited pages and file lines.
@@ -427,7 +448,12 @@ def evaluate(
 
     locations = locations or {}
     items = [
-        {"id": item.id, **score_item(item, by_id[item.id], page_text, locations.get(item.id))}
+        {
+            "id": item.id,
+            **score_item(
+                item, by_id[item.id], page_text, locations.get(item.id), file_lines=file_lines
+            ),
+        }
         for item in gold
     ]
     return aggregate(items), items

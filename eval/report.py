@@ -43,6 +43,7 @@ METRIC_ROWS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("citation verbatim", ("citations", "verbatim"), "rate"),
     ("citation page accuracy", ("citations", "page_accuracy"), "rate"),
     ("citation line accuracy", ("citations", "line_accuracy"), "rate"),
+    ("cited lines hold the quote", ("citations", "lines_hold_quote"), "rate"),
     ("refusal recall (unanswerable)", ("refusals", "recall_unanswerable"), "rate"),
     ("false refusal rate", ("refusals", "false_refusal_rate"), "rate"),
     ("latency p50", ("latency_ms", "p50"), "ms"),

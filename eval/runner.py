@@ -5,19 +5,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from tqdm import tqdm
 
 from kilde.answer.engine import Engine, QueryCache
 from kilde.answer.factory import VARIANTS, build_baseline
-from kilde.answer.pipeline import Pipeline
 from kilde.answer.serialize import answer_to_dict
 from kilde.config import Settings
 from kilde.errors import KildeError
 from kilde.index.build import ingest
 from kilde.index.embedders import load_embedder
 from kilde.ingest.chunk import ChunkingParams
+from kilde.ingest.linemap import decode_file_lines
+from kilde.types import Answer
 
 from .gold import GoldItem, load_gold, locate_evidence, select_split, validate_gold
 from .metrics import evaluate
@@ -89,12 +91,14 @@ def run_eval(
     for name in variants:
         if name == BASELINE:
             pipeline, naive = build_baseline(corpus_dir, settings)
-            preds[name] = _predict(pipeline, gold, name, progress)
+            preds[name] = _predict(pipeline.ask, gold, name, progress)
             runs[name], items[name] = evaluate(gold, preds[name], naive.page_text, located)
             continue
         engine = base.with_settings(base.settings.with_values(retriever=name))
-        preds[name] = _predict(engine.pipeline, gold, name, progress)
-        runs[name], items[name] = evaluate(gold, preds[name], base.store.page_text, located)
+        preds[name] = _predict(engine.ask, gold, name, progress)  # as `kilde ask` does
+        runs[name], items[name] = evaluate(
+            gold, preds[name], base.store.page_text, located, file_lines=corpus_lines(corpus_dir)
+        )
     main = "hybrid" if "hybrid" in runs else variants[0]
 
     _write_jsonl(out_dir / "predictions.jsonl", preds[main])
@@ -127,10 +131,25 @@ def run_eval(
     return metrics
 
 
-def _predict(pipeline: Pipeline, gold: list[GoldItem], name: str, progress: bool) -> list[dict]:
+def corpus_lines(corpus_dir: Path) -> Callable[[str], list[str] | None]:
+    """``file_lines(rel)``: a corpus file's lines as stored (None if it is gone)."""
+    cache: dict[str, list[str] | None] = {}
+
+    def file_lines(rel: str) -> list[str] | None:
+        if rel not in cache:
+            path = Path(corpus_dir) / rel
+            cache[rel] = decode_file_lines(path.read_bytes()) if path.is_file() else None
+        return cache[rel]
+
+    return file_lines
+
+
+def _predict(
+    ask: Callable[[str], Answer], gold: list[GoldItem], name: str, progress: bool
+) -> list[dict]:
     rows = []
     for item in tqdm(gold, desc=f"Spørsmål ({name})", unit="spm", disable=not progress):
-        answer = pipeline.ask(item.question)
+        answer = ask(item.question)
         rows.append({"id": item.id, **answer_to_dict(answer)})
     return rows
 

@@ -40,6 +40,7 @@ class IngestReport:
     embedded_chunks: int = 0
     removed_files: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # one line per file: "name: reason"
+    skip_codes: dict[str, str] = field(default_factory=dict)  # name -> SkipFile.code
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
     embed_seconds: float = 0.0
@@ -81,14 +82,14 @@ def ingest(
     started = time.perf_counter()
     corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
     if not corpus_dir.is_dir():
-        raise KildeError(f"corpus folder {corpus_dir} does not exist; give a folder of documents")
+        raise KildeError(f"dokumentmappen {corpus_dir} finnes ikke; oppgi en mappe med dokumenter")
     params = params or ChunkingParams()
     report = IngestReport(index_dir=str(index_dir))
     fitted = params.fitted(embedder.max_tokens)
     if fitted != params:
         report.warnings.append(
-            f"chunk size {params.chunk_size} is more than {embedder.id} reads; "
-            f"using {fitted.chunk_size} tokens"
+            f"tekstbitstørrelsen {params.chunk_size} er mer enn {embedder.id} leser; "
+            f"bruker {fitted.chunk_size} tokens"
         )
         params = fitted
     index_dir.mkdir(parents=True, exist_ok=True)
@@ -148,12 +149,12 @@ def _reusable(
     except IndexMissingError:
         return None
     except IndexMismatchError:
-        report.warnings.append("the old index has another format; re-embedding everything")
+        report.warnings.append("den gamle indeksen har et annet format; embedder alt på nytt")
         return None
     if store.embedder_id != embedder.id or store.manifest["chunking"] != params.as_dict():
         report.warnings.append(
-            f"the old index was built with {store.embedder_id} "
-            f"{store.manifest['chunking']}; re-embedding everything"
+            f"den gamle indeksen er bygd med {store.embedder_id} "
+            f"{store.manifest['chunking']}; embedder alt på nytt"
         )
         return None
     return store
@@ -175,8 +176,9 @@ def _read_one(
         source = read_source(path, rel)
     except SkipFile as exc:
         message = str(exc)
+        report.skip_codes[rel] = exc.code
         if old_doc is not None:
-            message += " (kept the version indexed earlier)"
+            message += " (beholdt versjonen som var indeksert fra før)"
             report.skipped.append(message)
             return _reuse(previous, rel, catalog, report)
         report.skipped.append(message)
@@ -185,7 +187,8 @@ def _read_one(
     doc = doc_info(rel, source, catalog, sha)
     chunks = chunker.chunk_pages(source.pages, doc.title)
     if not chunks:
-        report.skipped.append(f"{rel}: no text to index")
+        report.skip_codes[rel] = "no_text"
+        report.skipped.append(f"{rel}: ingen tekst å indeksere")
         return None
     doc = replace(doc, pages=len(source.pages), paged=source.paged)
     return _FileEntry(doc=doc, pages=list(source.pages), chunks=chunks, vectors=None)
@@ -247,6 +250,6 @@ def _lock(index_dir: Path):
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
             raise KildeError(
-                f"another ingest is writing {index_dir}; wait for it to finish"
+                f"en annen ingest skriver til {index_dir}; vent til den er ferdig"
             ) from exc
         yield

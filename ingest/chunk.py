@@ -6,17 +6,19 @@ tokenizer, so a chunk never exceeds what the model sees (e5: 512 tokens).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 from kilde.config import IndexSettings
 from kilde.text import locate
+from kilde.text.headings import section_heading
 from kilde.types import Chunk, Page
+
+from .linemap import source_lines
 
 # Bump when reading, cleaning or chunking changes what an unchanged file turns into, so that
 # a re-ingest re-reads files instead of reusing their stored chunks.
-PIPELINE_VERSION = 4
+PIPELINE_VERSION = 5
 
 
 @dataclass(frozen=True)
@@ -88,8 +90,8 @@ class Chunker:
             cursor = start + 1
             lines = heading = None
             if page.page is None:
-                lines = line_range(text, start, end)
-                heading = nearest_heading(text, start)
+                lines = source_lines(page.line_map, start, end)
+                heading = section_heading(text, start)
             chunks.append(
                 Chunk(
                     chunk_id=f"{page.file}:{page.page or 0}:{start}",
@@ -106,34 +108,3 @@ class Chunker:
                 )
             )
         return chunks
-
-
-def line_range(text: str, start: int, end: int) -> tuple[int, int]:
-    """1-based inclusive line numbers of text[start:end]."""
-    first = text.count("\n", 0, start) + 1
-    last = first + text.count("\n", start, max(start, end - 1))
-    return first, last
-
-
-_HEADING = re.compile(r"^(?:\d+(?:\.\d+)*\.?\s+)?[A-ZÆØÅ][^\n]{1,90}$")
-
-
-def nearest_heading(text: str, offset: int) -> str | None:
-    """The closest line before ``offset`` that looks like a heading.
-
-    A heading here is a short line standing alone (blank line or start of text before it),
-    starting with a capital or a section number, and not ending like a sentence.
-    """
-    lines = text[:offset].split("\n")
-    for i in range(len(lines) - 1, -1, -1):
-        line = lines[i].strip()
-        alone = i == 0 or not lines[i - 1].strip()
-        if (
-            alone
-            and _HEADING.match(line)
-            and len(line) <= 90
-            and not line.endswith((".", ",", ";"))
-            and len(line.split()) <= 12
-        ):
-            return line
-    return None

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 
+from kilde.text.headings import is_heading, is_section_line
 from kilde.text.lexicon import ABBREVIATIONS, FUNCTION_WORDS, MONTHS
 
 # Characters that print as a space; PDFs use them in numbers ("39 200") and after "§".
@@ -88,47 +90,83 @@ def normalise_chars(text: str) -> str:
     return re.sub(r"[ ]{2,}", " ", text)
 
 
+@dataclass(frozen=True)
+class CleanedText:
+    """Cleaned text and where its lines came from.
+
+    ``line_map`` holds one ``(offset, line)`` pair per source line kept: the text of the
+    1-based source ``line`` starts at ``offset`` in ``text`` and runs until the next pair's
+    offset. Lines count as an editor counts them (``\\r\\n``, ``\\r`` and ``\\n`` end a line).
+    """
+
+    text: str
+    line_map: tuple[tuple[int, int], ...]
+
+
 def clean_text(raw: str) -> str:
     """Clean extracted text: whole sentences, paragraphs split by one blank line."""
+    return clean_text_mapped(raw).text
+
+
+def clean_text_mapped(raw: str) -> CleanedText:
+    """``clean_text`` and the map from the cleaned text back to the lines of ``raw``."""
     text = normalise_chars(raw).replace("\f", "\n\n")
     lines = [_tidy_line(line) for line in text.split("\n")]
     items = _items(lines)
     if not items:
-        return ""
-    double = _double_spaced([gap for _, gap in items[1:]])
+        return CleanedText("", ())
+    double = _double_spaced([gap for _, gap, _ in items[1:]])
     paragraph_gap = 2 if double else 1
 
     out: list[str] = [items[0][0]]
+    line_map = [(0, items[0][2])]
+    done = 0  # length of out[:-1] joined: every item ends the last piece of out
     prev_line = items[0][0]  # the previous physical line: its length shows a wrap
-    for line, gap in items[1:]:
+    for line, gap, number in items[1:]:
         joined = _join(out[-1], prev_line, line, hard=gap >= paragraph_gap)
         if joined is not None:
             out[-1] = joined
-        elif gap >= paragraph_gap or (double and gap == 1 and _paragraph_end(out[-1])):
-            out.append("\n\n" + line)
         else:
-            out.append("\n" + line)
+            done += len(out[-1])
+            if (
+                gap >= paragraph_gap
+                or (double and gap == 1 and _paragraph_end(out[-1]))
+                or _ends_in_heading(out[-1], len(out) == 1, line)
+            ):
+                out.append("\n\n" + line)
+            else:
+                out.append("\n" + line)
+        line_map.append((done + len(out[-1]) - len(line), number))
         prev_line = line
-    text = "".join(out)
-    text = re.sub(r"[ ]{2,}", " ", text)
-    return re.sub(r"\n{3,}", "\n\n", text).strip()
+    # _tidy_line leaves no space runs and joins add single spaces between non-space ends, so
+    # the offsets in line_map hold for this text as it is.
+    return CleanedText("".join(out), tuple(line_map))
+
+
+def kept_line(line: str) -> str:
+    """A source line as cleaning keeps it: tidied, or "" for a line it drops (a bare link).
+
+    ``line`` must have been through ``normalise_chars``."""
+    line = _tidy_line(line)
+    return "" if _URL_LINE.match(line) else line
 
 
 def _tidy_line(line: str) -> str:
     line = line.strip()
     line = _PRIVATE_BULLET.sub("•", line)
-    return _PRIVATE_USE.sub("", line).strip()
+    return re.sub(r"[ ]{2,}", " ", _PRIVATE_USE.sub("", line)).strip()
 
 
-def _items(lines: list[str]) -> list[tuple[str, int]]:
-    """Non-empty lines with the number of blank lines before each; link-only lines dropped."""
-    items: list[tuple[str, int]] = []
+def _items(lines: list[str]) -> list[tuple[str, int, int]]:
+    """Non-empty lines with the number of blank lines before each and their 1-based line
+    number; link-only lines dropped."""
+    items: list[tuple[str, int, int]] = []
     gap = 0
-    for line in lines:
+    for number, line in enumerate(lines, start=1):
         if not line or _URL_LINE.match(line):
             gap += 1
             continue
-        items.append((line, gap))
+        items.append((line, gap, number))
         gap = 0
     return items
 
@@ -153,6 +191,12 @@ def _join(prev: str, prev_line: str, line: str, hard: bool = False) -> str | Non
         return None
     if _is_numeric(prev_line):
         return None
+    if (
+        is_section_line(prev_line)
+        and prev.rsplit("\n", 1)[-1] == prev_line
+        and _UPPER_START.match(line)
+    ):
+        return None  # "4.5. Meldte feilsaker …" is a heading, however long, not a wrapped line
     hyphenated = _join_hyphen(prev, line)
     if hyphenated is not None:
         return hyphenated
@@ -173,6 +217,14 @@ def _join(prev: str, prev_line: str, line: str, hard: bool = False) -> str | Non
     ):
         return prev + " " + line
     return None
+
+
+def _ends_in_heading(piece: str, first: bool, next_line: str) -> bool:
+    """The piece of output so far ends in a heading line: the text after it starts a new
+    paragraph, so that no sentence swallows the heading."""
+    body = piece.lstrip("\n")
+    alone = "\n" not in body and (first or piece.startswith("\n\n"))
+    return is_heading(body.rsplit("\n", 1)[-1], alone, next_line)
 
 
 def _is_label(line: str) -> bool:

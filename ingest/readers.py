@@ -16,13 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kilde.errors import ConfigError, SkipFile
+from kilde.text.headings import is_heading
 from kilde.types import Page
 
-from .clean import clean_text, normalise_chars
+from .clean import clean_text, clean_text_mapped, normalise_chars
 
 SUPPORTED = (".pdf", ".txt", ".md", ".docx")
 CATALOG_NAME = "catalog.toml"
 TITLE_MAX = 150
+_TITLE_SEARCH_LINES = 30  # a title stands near the top of the first page
 # A text file with more control characters than this share is binary with a text name.
 _CONTROL_SHARE_MAX = 0.01
 
@@ -45,7 +47,7 @@ def iter_sources(corpus_dir: Path) -> list[Path]:
     """
     corpus_dir = Path(corpus_dir)
     if not corpus_dir.is_dir():
-        raise ConfigError(f"corpus folder {corpus_dir} does not exist; give a folder of documents")
+        raise ConfigError(f"dokumentmappen {corpus_dir} finnes ikke; oppgi en mappe med dokumenter")
     found = []
     for path in corpus_dir.rglob("*"):
         rel = path.relative_to(corpus_dir)
@@ -63,9 +65,11 @@ def read_source(path: Path, rel: str) -> SourceText:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED:
-        raise SkipFile(f"{rel}: unsupported file type; convert it to {', '.join(SUPPORTED)}")
+        raise SkipFile(
+            f"{rel}: filtypen støttes ikke; gjør den om til {', '.join(SUPPORTED)}", "unsupported"
+        )
     if not path.is_file():
-        raise SkipFile(f"{rel}: not found or not a file; check the corpus folder")
+        raise SkipFile(f"{rel}: finnes ikke eller er ikke en fil; sjekk dokumentmappen", "missing")
     if suffix == ".pdf":
         return _read_pdf(path, rel)
     if suffix == ".docx":
@@ -87,24 +91,22 @@ def _read_pdf(path: Path, rel: str) -> SourceText:
                 # An owner password alone only restricts editing; the empty user password
                 # opens the file for reading.
                 if reader.decrypt("") == PasswordType.NOT_DECRYPTED:
-                    raise SkipFile(_password_message(rel))
+                    raise SkipFile(_password_message(rel), "password")
             n_pages = len(reader.pages)
         except SkipFile:
             raise
         except (FileNotDecryptedError, DependencyError, NotImplementedError) as exc:
             if isinstance(exc, FileNotDecryptedError):
-                raise SkipFile(_password_message(rel)) from exc
+                raise SkipFile(_password_message(rel), "password") from exc
             raise SkipFile(
-                f"{rel}: uses an encryption this program cannot open; "
-                "save an unprotected copy and ingest again"
+                f"{rel}: PDF-en bruker en kryptering som ikke kan åpnes; "
+                "lagre en kopi uten beskyttelse og kjør ingest igjen",
+                "encryption",
             ) from exc
         except Exception as exc:  # pypdf raises many kinds of errors on damaged files
-            raise SkipFile(
-                f"{rel}: not a readable PDF ({_reason(exc)}); "
-                "open and re-save it as PDF, then ingest again"
-            ) from exc
+            raise SkipFile(_damaged_pdf_message(rel, _reason(exc)), "damaged_pdf") from exc
         if n_pages == 0:
-            raise SkipFile(f"{rel}: the PDF has no pages; check the file")
+            raise SkipFile(f"{rel}: PDF-en har ingen sider; sjekk filen", "no_pages")
 
         labels = _page_labels(reader, n_pages)
         pages: list[Page] = []
@@ -115,32 +117,41 @@ def _read_pdf(path: Path, rel: str) -> SourceText:
                 raw = reader.pages[i].extract_text() or ""
             except Exception as exc:  # one bad page should not cost the whole document
                 broken += 1
-                notes.append(f"{rel} p. {i + 1}: text could not be read ({_reason(exc)})")
+                notes.append(f"{rel} s. {i + 1}: teksten kunne ikke leses ({_reason(exc)})")
                 continue
             text = clean_text(raw)
             if not text:
                 notes.append(
-                    f"{rel} p. {i + 1}: no text layer (scanned?); OCR is not supported yet"
+                    f"{rel} s. {i + 1}: ingen tekst (skannet?); tekstgjenkjenning (OCR) "
+                    "støttes ikke ennå"
                 )
                 continue
             pages.append(Page(file=rel, page=i + 1, page_label=labels[i], text=text))
-        title = _pdf_title(reader)
+        # Without a metadata title, the first heading names the document (see README).
+        title = (_pdf_title(reader) or _first_line(pages[0].text, ".pdf")) if pages else None
 
     if not pages and broken:
-        raise SkipFile(
-            f"{rel}: not a readable PDF (no page could be read); "
-            "open and re-save it as PDF, then ingest again"
-        )
+        raise SkipFile(_damaged_pdf_message(rel, "ingen side kunne leses"), "damaged_pdf")
     if not pages:
         raise SkipFile(
-            f"{rel}: no text in any of its {n_pages} pages (scanned?); "
-            "OCR is not supported yet, so add a PDF with a text layer"
+            f"{rel}: ingen tekst på noen av de {n_pages} sidene (skannet?); tekstgjenkjenning "
+            "(OCR) støttes ikke ennå, så legg til en PDF med tekst",
+            "scanned",
         )
     return SourceText(rel, tuple(pages), True, title, tuple(notes))
 
 
 def _password_message(rel: str) -> str:
-    return f"{rel}: encrypted with a user password; save an unprotected copy and ingest again"
+    return (
+        f"{rel}: PDF-en er beskyttet med passord; lagre en kopi uten passord og kjør ingest igjen"
+    )
+
+
+def _damaged_pdf_message(rel: str, reason: str) -> str:
+    return (
+        f"{rel}: ikke en lesbar PDF ({reason}); åpne den og lagre den som PDF på nytt, "
+        "og kjør ingest igjen"
+    )
 
 
 def _page_labels(reader, n_pages: int) -> list[str | None]:
@@ -192,13 +203,15 @@ def _read_text(path: Path, rel: str) -> SourceText:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise SkipFile(f"{rel}: cannot be read ({exc.strerror}); check its permissions") from exc
+        raise SkipFile(
+            f"{rel}: kan ikke leses ({exc.strerror}); sjekk tilgangen til filen", "unreadable"
+        ) from exc
     text, encoding = _decode(data, rel)
     notes = []
     if encoding not in ("utf-8", "utf-16"):
-        notes.append(f"{rel}: not UTF-8; read as {encoding}")
+        notes.append(f"{rel}: ikke UTF-8; lest som {encoding}")
     if not text.strip():
-        raise SkipFile(f"{rel}: the file is empty; add text or remove it")
+        raise SkipFile(f"{rel}: filen er tom; legg til tekst eller fjern den", "empty")
 
     paged = "\f" in text
     pages: list[Page] = []
@@ -210,13 +223,18 @@ def _read_text(path: Path, rel: str) -> SourceText:
             if cleaned:
                 pages.append(Page(file=rel, page=i + 1, page_label=str(i + 1), text=cleaned))
     else:
-        cleaned = clean_text(text)
-        if cleaned:
-            pages.append(Page(file=rel, page=None, page_label=None, text=cleaned))
+        mapped = clean_text_mapped(text)
+        if mapped.text:
+            pages.append(Page(rel, None, None, mapped.text, line_map=mapped.line_map))
     if not pages:
-        raise SkipFile(f"{rel}: the file has no text; add text or remove it")
+        raise SkipFile(f"{rel}: filen har ingen tekst; legg til tekst eller fjern den", "no_text")
     title = _first_line(pages[0].text, path.suffix)
     return SourceText(rel, tuple(pages), paged, title, tuple(notes))
+
+
+def decode_text(data: bytes, rel: str = "") -> str:
+    """The text of a text file's bytes, decoded as ingest reads it."""
+    return _decode(data, rel)[0]
 
 
 def _decode(data: bytes, rel: str) -> tuple[str, str]:
@@ -226,19 +244,20 @@ def _decode(data: bytes, rel: str) -> tuple[str, str]:
             return data.decode("utf-16"), "utf-16"
         except UnicodeDecodeError as exc:
             raise SkipFile(
-                f"{rel}: damaged UTF-16 text; save it as UTF-8 and ingest again"
+                f"{rel}: skadet UTF-16-tekst; lagre den som UTF-8 og kjør ingest igjen",
+                "damaged_utf16",
             ) from exc
     if b"\x00" in data:
-        raise SkipFile(_binary_message(rel))
+        raise SkipFile(_binary_message(rel), "binary")
     for encoding in ("utf-8-sig", "cp1252", "latin-1"):
         try:
             text = data.decode(encoding)
         except UnicodeDecodeError:
             continue
         if _control_share(text) > _CONTROL_SHARE_MAX:
-            raise SkipFile(_binary_message(rel))
+            raise SkipFile(_binary_message(rel), "binary")
         return text, "utf-8" if encoding == "utf-8-sig" else encoding
-    raise SkipFile(_binary_message(rel))  # unreachable: Latin-1 decodes any bytes
+    raise SkipFile(_binary_message(rel), "binary")  # unreachable: Latin-1 decodes any bytes
 
 
 def _control_share(text: str) -> float:
@@ -249,18 +268,25 @@ def _control_share(text: str) -> float:
 
 
 def _binary_message(rel: str) -> str:
-    return f"{rel}: binary data, not text; give it the right file extension or remove it"
+    return f"{rel}: binære data, ikke tekst; gi filen riktig filtype eller fjern den"
 
 
 def _first_line(text: str, suffix: str) -> str | None:
-    """The first line of the cleaned text, where a title wrapped over lines is whole."""
-    for line in text.splitlines():
-        line = line.strip()
-        if suffix.lower() == ".md":
-            line = line.lstrip("#").strip()
-        if line:
+    """The title at the top of the cleaned text (a title wrapped over lines is whole there):
+    the first line if it has the shape of a heading, else the first heading below it, else
+    the first line."""
+    markdown = suffix.lower() == ".md"
+    lines = [line.strip() for line in text.splitlines()[:_TITLE_SEARCH_LINES]]
+    lines = [line.lstrip("#").strip() if markdown else line for line in lines if line]
+    if not lines:
+        return None
+    if markdown or is_heading(lines[0], True, None):
+        return _short_title(lines[0])
+    for line, following in zip(lines, [*lines[1:], ""], strict=True):
+        # PDF text loses the blank lines around a title, so every line here may stand alone.
+        if is_heading(line, True, following):
             return _short_title(line)
-    return None
+    return _short_title(lines[0])
 
 
 def _short_title(title: str) -> str | None:
@@ -296,11 +322,14 @@ def _read_docx(path: Path, rel: str) -> SourceText:
         core_title = document.core_properties.title
     except Exception as exc:  # python-docx and zipfile raise many kinds on damaged files
         raise SkipFile(
-            f"{rel}: not a readable Word file ({_reason(exc)}); "
-            "open and re-save it as .docx, then ingest again"
+            f"{rel}: ikke en lesbar Word-fil ({_reason(exc)}); åpne den og lagre den som .docx "
+            "på nytt, og kjør ingest igjen",
+            "damaged_docx",
         ) from exc
     if not blocks:
-        raise SkipFile(f"{rel}: the document has no text; add text or remove it")
+        raise SkipFile(
+            f"{rel}: dokumentet har ingen tekst; legg til tekst eller fjern det", "no_text"
+        )
     # Word paragraphs are real paragraphs, so they are not reflowed like PDF lines.
     text = "\n\n".join(blocks)
     title = _short_title(normalise_chars(core_title or "")) or _short_title(blocks[0])

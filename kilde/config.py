@@ -193,15 +193,20 @@ def _find(key: str) -> tuple[str, Any]:
     raise ConfigError(f"ukjent innstilling {key}; kjente: {', '.join(known)}")
 
 
+_TYPE_NAMES = {"int": "et heltall", "float": "et tall", "str": "tekst", "bool": "true eller false"}
+
+
 def _check(spec, value: Any) -> None:
     expected = {"int": int, "float": (int, float), "str": str, "bool": bool}[spec.type]
     if isinstance(value, bool) != (spec.type == "bool") or not isinstance(value, expected):
-        raise ConfigError(f"innstillingen {spec.name} må være {spec.type}, ikke {value!r}")
+        raise ConfigError(
+            f"innstillingen {spec.name} må være {_TYPE_NAMES[spec.type]}, ikke {value!r}"
+        )
     meta = spec.metadata
     if "choices" in meta and value not in meta["choices"]:
-        raise ConfigError(f"innstillingen {spec.name} må være én av {', '.join(meta['choices'])}")
+        raise ConfigError(f"innstillingen {spec.name} må være en av {', '.join(meta['choices'])}")
     if "lo" in meta and not meta["lo"] <= value <= meta["hi"]:
-        raise ConfigError(f"innstillingen {spec.name} må ligge mellom {meta['lo']} og {meta['hi']}")
+        raise ConfigError(f"innstillingen {spec.name} må være mellom {meta['lo']} og {meta['hi']}")
 
 
 def _toml_values(data: dict[str, Any]) -> dict[str, Any]:
@@ -218,6 +223,8 @@ def _toml_values(data: dict[str, Any]) -> dict[str, Any]:
 def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
     """Defaults, then ``path`` (or ./kilde.toml if it exists), then ``overrides``."""
     settings = Settings()
+    if path and not Path(path).is_file():
+        raise ConfigError(f"fant ikke innstillingsfilen {path}; sjekk navnet eller dropp --config")
     path = Path(path) if path else Path("kilde.toml")
     if path.is_file():
         try:

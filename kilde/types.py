@@ -12,12 +12,15 @@ class Page:
     ``page`` is the 1-based physical page (PDF page, or form-feed page of a text file);
     it is None for a text with no page breaks, which is then one Page for the whole file.
     ``page_label`` is the printed label ("iv", "12") where the source has one.
+    ``line_map`` leads from ``text`` back to the file's lines (see kilde.ingest.linemap);
+    it is set for a text with no page breaks, empty otherwise.
     """
 
     file: str  # path relative to the corpus folder, with forward slashes
     page: int | None
     page_label: str | None
     text: str
+    line_map: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -43,8 +46,8 @@ class DocInfo:
 class Chunk:
     """A passage of one page: ``text == page.text[start:end]``.
 
-    For a text with no page breaks, ``line_start``/``line_end`` (1-based, inclusive) and the
-    nearest preceding ``heading`` stand in for the page.
+    For a text with no page breaks, ``line_start``/``line_end`` (1-based, inclusive lines of
+    the file as stored) and the nearest preceding ``heading`` stand in for the page.
     """
 
     chunk_id: str

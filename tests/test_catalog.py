@@ -85,7 +85,7 @@ def config_error(tmp_path: Path, text: str) -> str:
 
 
 def test_bad_toml(tmp_path):
-    assert "not valid TOML" in config_error(tmp_path, '[files."a.txt"\ntitle = "A"\n')
+    assert "ikke gyldig TOML" in config_error(tmp_path, '[files."a.txt"\ntitle = "A"\n')
 
 
 def test_unknown_key_in_entry(tmp_path):
@@ -107,7 +107,7 @@ def test_bad_date(tmp_path, date):
 
 def test_missing_title(tmp_path):
     message = config_error(tmp_path, '[files."a.txt"]\npublisher = "Helsedirektoratet"\n')
-    assert '"title" is missing' in message
+    assert '"title" mangler' in message
 
 
 def test_title_must_be_text(tmp_path):

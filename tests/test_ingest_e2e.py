@@ -48,11 +48,11 @@ LONG_TEXT = " ".join(
     for n in range(1, 7)
 )
 SKIPPED = {
-    "bruker.pdf": "user password",
-    "korrupt.pdf": "not a readable PDF",
-    "skannet.pdf": "scanned",
-    "tom.txt": "empty",
-    "binær.txt": "binary",
+    "bruker.pdf": "beskyttet med passord",
+    "korrupt.pdf": "ikke en lesbar PDF",
+    "skannet.pdf": "skannet",
+    "tom.txt": "filen er tom",
+    "binær.txt": "binære data",
 }
 INDEXED = ["delvis.pdf", "eier.pdf", "lang.txt", "latin1.txt", "notat.docx", "rapport.pdf"]
 INDEXED += ["sider.txt"]
@@ -149,7 +149,7 @@ def test_scanned_page_is_warned_and_the_pages_around_it_are_kept(mixed):
         (3, "3"),
     ]
     (warning,) = [w for w in report.warnings if w.startswith("delvis.pdf")]
-    assert warning.startswith("delvis.pdf p. 2: no text layer")
+    assert warning.startswith("delvis.pdf s. 2: ingen tekst")
     assert not any(w.startswith("skannet.pdf") for w in report.warnings)  # skipped instead
 
 
@@ -158,7 +158,7 @@ def test_latin1_text_is_decoded_and_noted(mixed):
     (chunk,) = chunks_of(store, "latin1.txt")
     assert chunk.text == LATIN1
     assert (chunk.page, chunk.line_start, chunk.line_end) == (None, 1, 1)
-    assert any(w.startswith("latin1.txt: not UTF-8") for w in report.warnings)
+    assert any(w.startswith("latin1.txt: ikke UTF-8") for w in report.warnings)
 
 
 def test_form_feed_pages_come_back_on_the_chunks(mixed):

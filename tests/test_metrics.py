@@ -471,6 +471,7 @@ def test_aggregate_overall():
             "verbatim": 0.5,
             "page_accuracy": 0.75,
             "line_accuracy": 0.5,
+            "lines_hold_quote": None,
         }
     )
     assert result["refusals"] == pytest.approx(
@@ -559,3 +560,25 @@ def test_evaluate_names_a_gold_item_without_prediction():
 def test_evaluate_rejects_two_predictions_for_one_id():
     with pytest.raises(KildeError, match="'q1'"):
         evaluate([gold_item(id="q1")], [prediction(id="q1"), prediction(id="q1")])
+
+
+# --- line accuracy -------------------------------------------------------------------------
+
+
+def test_line_accuracy_checks_the_quote_against_the_cited_file_lines():
+    from kilde.eval.metrics import line_accuracy
+
+    files = {
+        "a.txt": ["Tittel", "", "Det er behov for sam-", "handling mellom kommuner.", "Slutt."]
+    }
+    right = {
+        "file": "a.txt",
+        "quote": "behov for samhandling mellom",
+        "line_start": 3,
+        "line_end": 4,
+    }
+    short = {**right, "line_end": 3}  # the quote runs on to line 4
+    paged = {"file": "b.pdf", "quote": "x", "page": 2}
+    assert line_accuracy([right], files.get) == 1.0
+    assert line_accuracy([right, short], files.get) == 0.5
+    assert line_accuracy([paged], files.get) is None

@@ -20,7 +20,7 @@ from kilde.answer.gate import EvidenceGate
 from kilde.answer.pipeline import Pipeline
 from kilde.answer.rules import RulesAnswerer
 from kilde.config import GateSettings, Settings, load_settings
-from kilde.errors import ConfigError
+from kilde.errors import ConfigError, UsageError
 from kilde.index.build import ingest
 from kilde.index.retrieval import Bm25Retriever, DenseRetriever, HybridRetriever
 from kilde.ingest.chunk import ChunkingParams
@@ -141,8 +141,12 @@ def test_the_whole_pipeline_answers_with_a_verified_citation(engine):
     assert "42,7 millioner kroner" in answer.answer
     cited = answer.citations[answer.sentences[0].citation]
     assert (cited.file, cited.page, cited.page_label) == ("storli.pdf", 2, "1")
-    filtered = engine.ask(COST_QUESTION, filters=Filters(files=("annen.pdf",)))
+    # The store applies the filters: a document that is not indexed leaves nothing to cite.
+    filtered = engine.pipeline.ask(COST_QUESTION, filters=Filters(files=("annen.pdf",)))
     assert filtered.refused and filtered.retrieved == ()
+    # Through the engine, as `kilde ask` runs it, that filter is named as the user's mistake.
+    with pytest.raises(UsageError, match="annen.pdf"):
+        engine.ask(COST_QUESTION, filters=Filters(files=("annen.pdf",)))
 
 
 def test_factory_builds_each_retrieval_variant(engine):

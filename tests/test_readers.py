@@ -9,7 +9,7 @@ import docx
 import pytest
 from pdfs import FONT, make_pdf, make_scanned_pdf  # tests/pdfs.py
 
-from kilde.errors import ConfigError, SkipFile
+from kilde.errors import SKIP_CODES, ConfigError, SkipFile
 from kilde.ingest.readers import SUPPORTED, SourceText, iter_sources, read_source
 
 needs_font = pytest.mark.skipif(not FONT.is_file(), reason=f"{FONT} is not installed")
@@ -25,7 +25,14 @@ def skip_reason(path: Path) -> str:
     message = str(caught.value)
     assert "\n" not in message
     assert message.startswith(path.name + ":")  # the file is named
+    assert caught.value.code in SKIP_CODES  # what the UI translates
     return message
+
+
+def skip_code(path: Path) -> str:
+    with pytest.raises(SkipFile) as caught:
+        read(path)
+    return caught.value.code
 
 
 # --- PDF -----------------------------------------------------------------------------------
@@ -78,7 +85,8 @@ def test_pdf_with_owner_password_only_opens(tmp_path):
 def test_pdf_with_user_password_is_skipped(tmp_path):
     path = make_pdf(tmp_path / "hemmelig.pdf", ["Hemmelig."], user_password="bruker")
     message = skip_reason(path)
-    assert "password" in message and "unprotected copy" in message
+    assert "passord" in message and "lagre en kopi uten passord" in message
+    assert skip_code(path) == "password"
 
 
 @needs_font
@@ -86,14 +94,14 @@ def test_truncated_pdf_is_skipped(tmp_path):
     data = make_pdf(tmp_path / "good.pdf", ["Litt tekst."]).read_bytes()
     path = tmp_path / "avkuttet.pdf"
     path.write_bytes(data[: len(data) // 2])
-    assert "not a readable PDF" in skip_reason(path)
+    assert "ikke en lesbar PDF" in skip_reason(path)
 
 
 def test_garbage_with_pdf_name_is_skipped(tmp_path, caplog):
     path = tmp_path / "tull.pdf"
     path.write_bytes(b"This is not a PDF at all.\n" * 50)
     with caplog.at_level(logging.WARNING):
-        assert "not a readable PDF" in skip_reason(path)
+        assert "ikke en lesbar PDF" in skip_reason(path)
     assert not [r for r in caplog.records if r.name.startswith("pypdf")]  # no log noise
 
 
@@ -110,14 +118,14 @@ def test_scanned_page_warns_and_the_others_stay(tmp_path):
     assert [p.page for p in source.pages] == [1, 3]
     assert source.pages[1].text == "Side tre."
     assert source.warnings == (
-        "blandet.pdf p. 2: no text layer (scanned?); OCR is not supported yet",
+        "blandet.pdf s. 2: ingen tekst (skannet?); tekstgjenkjenning (OCR) støttes ikke ennå",
     )
 
 
 @needs_font
 def test_pdf_with_no_text_at_all_is_skipped(tmp_path):
     message = skip_reason(make_scanned_pdf(tmp_path / "skannet.pdf", 2))
-    assert "no text" in message and "OCR" in message
+    assert "ingen tekst" in message and "OCR" in message
 
 
 # --- text files ----------------------------------------------------------------------------
@@ -147,7 +155,7 @@ def test_latin1_text_is_decoded(tmp_path):
     path.write_bytes("Blåbærsyltetøy på Ørland – «godt».".encode("cp1252"))
     source = read(path)
     assert source.pages[0].text == "Blåbærsyltetøy på Ørland – «godt»."
-    assert source.warnings == ("gammel.txt: not UTF-8; read as cp1252",)
+    assert source.warnings == ("gammel.txt: ikke UTF-8; lest som cp1252",)
 
 
 def test_latin1_with_a_stray_byte_is_decoded(tmp_path):
@@ -156,7 +164,7 @@ def test_latin1_with_a_stray_byte_is_decoded(tmp_path):
     path.write_bytes(text.encode("latin-1") + b"\x81")  # \x81 is not cp1252: Latin-1 it is
     source = read(path)
     assert source.pages[0].text.startswith("Sjø og fjære på Ørlandet.")
-    assert source.warnings == ("latin1.txt: not UTF-8; read as latin-1",)
+    assert source.warnings == ("latin1.txt: ikke UTF-8; lest som latin-1",)
 
 
 def test_utf16_with_bom_is_read(tmp_path):
@@ -169,19 +177,19 @@ def test_utf16_with_bom_is_read(tmp_path):
 def test_empty_text_is_skipped(tmp_path, content):
     path = tmp_path / "tom.txt"
     path.write_bytes(content)
-    assert "empty" in skip_reason(path)
+    assert "filen er tom" in skip_reason(path) and skip_code(path) == "empty"
 
 
 def test_binary_with_txt_name_is_skipped(tmp_path):
     path = tmp_path / "bilde.txt"
     path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4)
-    assert "binary" in skip_reason(path)
+    assert "binære data" in skip_reason(path) and skip_code(path) == "binary"
 
 
 def test_control_characters_without_nul_are_binary(tmp_path):
     path = tmp_path / "rart.md"
     path.write_bytes(b"tekst " + b"\x01\x02\x03\x04\x05\x06\x07\x08" * 20 + b" mer tekst")
-    assert "binary" in skip_reason(path)
+    assert skip_code(path) == "binary"
 
 
 def test_form_feeds_are_pages(tmp_path):
@@ -259,13 +267,13 @@ def test_docx_merged_cells_count_once(tmp_path):
 def test_corrupt_docx_is_skipped(tmp_path):
     path = tmp_path / "skadet.docx"
     path.write_bytes(b"PK\x03\x04 not really a zip file")
-    assert "not a readable Word file" in skip_reason(path)
+    assert "ikke en lesbar Word-fil" in skip_reason(path)
 
 
 def test_empty_docx_is_skipped(tmp_path):
     path = tmp_path / "tom.docx"
     docx.Document().save(path)
-    assert "no text" in skip_reason(path)
+    assert "ingen tekst" in skip_reason(path) and skip_code(path) == "no_text"
 
 
 # --- other files and listing ---------------------------------------------------------------
@@ -274,7 +282,7 @@ def test_empty_docx_is_skipped(tmp_path):
 def test_unsupported_type_is_skipped(tmp_path):
     path = tmp_path / "regneark.xlsx"
     path.write_bytes(b"PK")
-    assert "unsupported" in skip_reason(path)
+    assert "støttes ikke" in skip_reason(path) and skip_code(path) == "unsupported"
 
 
 def test_missing_file_is_skipped(tmp_path):
@@ -314,3 +322,26 @@ def test_iter_sources(tmp_path):
 def test_iter_sources_needs_a_folder(tmp_path):
     with pytest.raises(ConfigError):
         iter_sources(tmp_path / "finnes-ikke")
+
+
+@needs_font
+def test_pdf_without_metadata_title_takes_its_first_heading(tmp_path):
+    path = make_pdf(
+        tmp_path / "uten-tittel.pdf",
+        [
+            "Side 1 av 3\n\nÅrsrapport for legevakten 2024\n\nLegevakten hadde flere "
+            "henvendelser i 2024 enn året før, og ventetiden gikk ned.",
+        ],
+    )
+    assert read(path).title_hint == "Årsrapport for legevakten 2024"
+
+
+def test_text_title_is_the_first_heading_not_a_paragraph(tmp_path):
+    path = tmp_path / "notat.txt"
+    path.write_text(
+        "Dette notatet er skrevet for kommunestyret, som ba om en oversikt i forrige møte.\n\n"
+        "Oversikt over legevakten\n\n"
+        "Legevakten hadde flere henvendelser i 2024 enn året før, og ventetiden gikk ned.\n",
+        encoding="utf-8",
+    )
+    assert read(path).title_hint == "Oversikt over legevakten"

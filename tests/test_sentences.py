@@ -53,3 +53,34 @@ def test_offsets_map_back_to_the_text():
         "Andre setning følger etter.",
     ]
     assert spans[0] == (2, 2 + len("Første setning er her."))
+
+
+def test_a_footnote_number_ends_the_sentence_and_stays_out_of_it():
+    text = (
+        "Helseplattformen er en felles journal for sykehus og kommuner i Midt-Norge.52 Målet er "
+        "en mer sammenhengende helsetjeneste. Kostnaden var 3,5 mrd. kroner i 2024.53 Neste."
+    )
+    assert _sentences(text) == [
+        "Helseplattformen er en felles journal for sykehus og kommuner i Midt-Norge.",
+        "Målet er en mer sammenhengende helsetjeneste.",
+        "Kostnaden var 3,5 mrd. kroner i 2024.",
+    ]
+
+
+def test_decimal_numbers_are_not_footnotes():
+    text = "Andelen steg fra 2.5 til 3.5 prosent i perioden. Neste setning kommer her."
+    assert _sentences(text)[0] == "Andelen steg fra 2.5 til 3.5 prosent i perioden."
+
+
+def test_a_heading_is_no_sentence():
+    text = (
+        "6) Kostnader og risiko ved en eventuell avvikling av Helseplattformen\n"
+        "Sopria Steria har på oppdrag fra Helse Midt-Norge RHF gjennomført en vurdering av "
+        "kostnader og risiko.\n\n7) Exit-strategi for Helseplattformen\n\n"
+        "Partene skal samarbeide i rimelig utstrekning ved uttreden fra samarbeidet."
+    )
+    assert _sentences(text) == [
+        "Sopria Steria har på oppdrag fra Helse Midt-Norge RHF gjennomført en vurdering av "
+        "kostnader og risiko.",
+        "Partene skal samarbeide i rimelig utstrekning ved uttreden fra samarbeidet.",
+    ]

@@ -334,3 +334,11 @@ def test_thumbs_down_with_a_correction_exports_a_gold_item(small_index, tmp_path
     assert item == result.items[0]
     assert item.answer == "1. mars 2025" and item.evidence[0].file == "tilskudd.txt"
     assert validate_gold([item], corpus) == []
+
+
+def test_an_english_question_is_answered_with_a_hint_to_ask_in_norwegian(small_index, monkeypatch):
+    monkeypatch.setenv("KILDE_INDEX", str(small_index))
+    at = AppTest.from_file(UI, default_timeout=TIMEOUT).run()
+    ask(at, "What is the capital of Mongolia?")
+    assistant = at.chat_message[1]
+    assert "Still spørsmålet på norsk" in assistant.markdown[0].value

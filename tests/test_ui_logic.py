@@ -309,9 +309,10 @@ def test_add_documents_keeps_good_files_and_takes_bad_ones_out(tmp_path):
             documents=3,
             chunks=7,
             skipped=[
-                "dårlig.pdf: not a readable PDF (EOF); save it again",
-                "erstatt.txt: the file is empty; add text (kept the version indexed earlier)",
+                "dårlig.pdf: ikke en lesbar PDF (EOF); lagre den på nytt",
+                "erstatt.txt: filen er tom; legg til tekst (beholdt versjonen fra før)",
             ],
+            skip_codes={"dårlig.pdf": "damaged_pdf", "erstatt.txt": "empty"},
             warnings=[],
         )
 

@@ -67,3 +67,22 @@ FOLLOWUP_OPENERS = (
     "hvordan med",
     "i ",
 )
+
+# Words that show a question is Norwegian (bokmål or nynorsk), whatever it asks about.
+NORWEGIAN_MARKERS = frozenset(
+    """hva hvem hvor hvilke hvilken hvilket hvordan hvorfor når kor kva kven korleis kvifor
+    kvar er var har hadde blir ble vil skal kan kunne må bør og eller ikke ikkje det den de
+    dei en ei et eit som til fra frå med om på av ved etter før hos mellom mot seg sin sitt
+    sine hans hennes deres vår våre oss meg jeg eg du dere mye mange mykje noen nokre noe
+    noko alle andre år året årene kostnad kostnader pris prosent antall kommune kommunene
+    sykehus sjukehus""".split()
+)
+# English words that also stand in Norwegian documents (titles, references): they must not
+# make an English question look like one about the documents.
+ENGLISH_WORDS = frozenset(
+    """a an the is are was were be been being do does did what which who whom whose when
+    where why how much many of in on at to from by with about for and or not no yes it its
+    this that these those there their they we you i he she his her our your can could would
+    should will shall may might must has have had if than then so as into out up down over
+    all any some such only own same other new old""".split()
+)

@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import re
 
+from .headings import is_heading
 from .lexicon import ABBREVIATIONS, MONTH_ABBREVIATIONS, MONTHS
 
 _MONTHS = "|".join(MONTHS + MONTH_ABBREVIATIONS)
-_END = re.compile(r"[.!?:]+[»”\")]*(?=\s)")
+# A footnote number after the full stop of a word or a year ("i Midt-Norge.52 Målet er",
+# "i 2024.53 Dette") ends the sentence too, but stays out of it.
+_END = re.compile(
+    r"[.!?:]+[»”\")]*(?:(?:(?<=[^\W\d_][.!?])|(?<=\b(?:19|20)\d\d\.))(?P<note>\d{1,3}))?(?=\s)"
+)
 _ORDINAL_DATE = re.compile(rf"\d{{1,2}}\.\s+(?:{_MONTHS})", re.IGNORECASE)
 _BULLET = re.compile(r"^\s*(?:[•\-–*]|\d+[.)]\s)")
 MIN_CHARS = 12
@@ -23,15 +28,28 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     for line_start, line_end in _blocks(text):
         block = text[line_start:line_end]
+        if _is_heading_block(text, line_start, line_end):
+            continue  # a heading names a section; it is no claim to quote
         cursor = 0
         for match in _END.finditer(block):
             stop = match.end()
             if not _ends_sentence(block, match.start(), stop):
                 continue
-            spans.append((line_start + cursor, line_start + stop))
+            note = len(match.group("note") or "")
+            spans.append((line_start + cursor, line_start + stop - note))
             cursor = stop
         spans.append((line_start + cursor, line_end))
     return [s for s in (_strip(text, a, b) for a, b in spans) if s[1] - s[0] >= MIN_CHARS]
+
+
+def _is_heading_block(text: str, start: int, end: int) -> bool:
+    block = text[start:end].strip()
+    if not block or "\n" in block:
+        return False
+    before = text[:start].rstrip(" ")
+    alone = not before.strip() or before.endswith("\n\n")
+    following = text[end:].strip().split("\n", 1)[0]
+    return is_heading(block, alone, following)
 
 
 def _blocks(text: str) -> list[tuple[int, int]]:
