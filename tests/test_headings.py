@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from kilde.text import sentence_spans
 from kilde.ingest.readers import read_source
+from kilde.text import sentence_spans
 from kilde.text.headings import is_heading, section_heading
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from kilde.text import sentence_spans
 from kilde.ingest.linemap import decode_file_lines, quote_in_lines, source_lines
 from kilde.ingest.readers import read_source
+from kilde.text import sentence_spans
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 
