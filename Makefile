@@ -20,6 +20,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 index: install
+	@scripts/system-deps --runtime
 	$(BIN)/kilde ingest $(CORPUS) --index $(INDEX)
 
 run: index

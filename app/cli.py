@@ -147,6 +147,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from kilde.index.build import ingest
     from kilde.index.embedders import load_embedder
     from kilde.ingest.chunk import ChunkingParams
+    from kilde.ingest.ocr import OcrOptions
 
     settings = _settings(
         args,
@@ -162,6 +163,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         ChunkingParams(settings.chunk_size, settings.chunk_overlap),
         progress=not args.quiet,
         embedder_spec=args.embedder or settings.embedder,
+        ocr=OcrOptions.from_settings(settings),
     )
     if args.json:
         print(json.dumps(report.as_dict(), ensure_ascii=False, indent=1))
@@ -172,6 +174,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         f"tekstbiter på {report.seconds:.1f} s ({share:.0%} embedding); "
         f"{report.embedded_files} filer embeddet, {report.reused_files} gjenbrukt."
     )
+    if report.ocr_pages or report.ocr_cached:
+        print(
+            f"OCR: {report.ocr_pages} sider lest på {report.ocr_seconds:.1f} s, "
+            f"{report.ocr_cached} hentet fra tidligere OCR."
+        )
     for line in report.removed_files:
         print(f"  fjernet: {line}")
     for line in report.skipped:
@@ -237,6 +244,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
         for n, citation in enumerate(answer.citations, start=1):
             print(f"[{n}] {citation.reference}")
             print(f"    «{citation.quote}»")
+            if citation.ocr:
+                print("    (OCR-tekst – kontroller mot originalen)")
     else:
         print("Nærmeste tekstbiter:")
         for n, hit in enumerate(answer.retrieved[:3], start=1):

@@ -176,6 +176,8 @@ def show_source(turn: int, source: ui.SourceView) -> None:
     with st.container(border=True, key=f"kilde-source-{turn}-{source.number}"):
         st.markdown(source.header_html(), unsafe_allow_html=True)
         st.markdown(source.snippet_html(), unsafe_allow_html=True)
+        if source.ocr:
+            st.caption(f"⚠ {ui.OCR_MARK}", help=ui.OCR_MARK_HELP)
         with st.expander("Vis hele tekstbiten"):
             st.markdown(source.passage_html(), unsafe_allow_html=True)
         st.code(source.reference, language=None, wrap_lines=True)
@@ -283,6 +285,7 @@ def sidebar_upload(args: ui.AppArgs, settings) -> None:
 def upload(files: list, corpus_dir: Path, settings, manifest) -> None:
     from kilde.index.build import ingest
     from kilde.ingest.chunk import ChunkingParams
+    from kilde.ingest.ocr import OcrOptions
 
     spec = (manifest or {}).get("embedder", {}).get("spec") or settings.embedder
     size, overlap = ui.ingest_params(settings, manifest)
@@ -300,6 +303,7 @@ def upload(files: list, corpus_dir: Path, settings, manifest) -> None:
                     ChunkingParams(size, overlap),
                     progress=False,
                     embedder_spec=spec,
+                    ocr=OcrOptions.from_settings(settings),
                 ),
             )
         except KildeError as exc:

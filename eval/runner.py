@@ -17,6 +17,7 @@ from kilde.errors import KildeError
 from kilde.index.build import ingest
 from kilde.index.embedders import load_embedder
 from kilde.ingest.chunk import ChunkingParams
+from kilde.ingest.ocr import OcrOptions
 
 from .baseline import NaiveBaseline
 from .gold import GoldItem, load_gold, validate_gold
@@ -66,6 +67,7 @@ def run_eval(
         ChunkingParams(settings.chunk_size, settings.chunk_overlap),
         progress=progress,
         embedder_spec=spec,
+        ocr=OcrOptions.from_settings(settings),
     )
     base = Engine.open(settings.with_values(index_dir=str(index_dir)), embedder=embedder)
 

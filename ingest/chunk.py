@@ -17,7 +17,7 @@ _WS = re.compile(r"\s+")
 
 # Bump when reading, cleaning or chunking changes what an unchanged file turns into, so that
 # a re-ingest re-reads files instead of reusing their stored chunks.
-PIPELINE_VERSION = 3
+PIPELINE_VERSION = 4  # 4: scanned PDF pages are OCR'd
 
 
 @dataclass(frozen=True)
@@ -105,6 +105,7 @@ class Chunker:
                     line_start=lines[0] if lines else None,
                     line_end=lines[1] if lines else None,
                     heading=heading,
+                    ocr=page.ocr,
                 )
             )
         return chunks

@@ -19,6 +19,7 @@ from kilde.errors import ConfigError, SkipFile
 from kilde.types import Page
 
 from .clean import clean_text, normalise_chars
+from .ocr import PageOcr
 
 SUPPORTED = (".pdf", ".txt", ".md", ".docx")
 CATALOG_NAME = "catalog.toml"
@@ -58,8 +59,10 @@ def iter_sources(corpus_dir: Path) -> list[Path]:
     return sorted(found, key=lambda p: p.relative_to(corpus_dir).as_posix())
 
 
-def read_source(path: Path, rel: str) -> SourceText:
-    """Read ``path`` into cleaned pages; ``rel`` (corpus-relative, "/"-separated) names it."""
+def read_source(path: Path, rel: str, ocr: PageOcr | None = None) -> SourceText:
+    """Read ``path`` into cleaned pages; ``rel`` (corpus-relative, "/"-separated) names it.
+
+    With ``ocr``, scanned PDF pages are OCR'd (see kilde.ingest.ocr); without, skipped."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED:
@@ -67,7 +70,7 @@ def read_source(path: Path, rel: str) -> SourceText:
     if not path.is_file():
         raise SkipFile(f"{rel}: not found or not a file; check the corpus folder")
     if suffix == ".pdf":
-        return _read_pdf(path, rel)
+        return _read_pdf(path, rel, ocr)
     if suffix == ".docx":
         return _read_docx(path, rel)
     return _read_text(path, rel)
@@ -76,7 +79,7 @@ def read_source(path: Path, rel: str) -> SourceText:
 # --- PDF ---------------------------------------------------------------------------------
 
 
-def _read_pdf(path: Path, rel: str) -> SourceText:
+def _read_pdf(path: Path, rel: str, ocr: PageOcr | None) -> SourceText:
     from pypdf import PasswordType, PdfReader
     from pypdf.errors import DependencyError, FileNotDecryptedError
 
@@ -107,7 +110,7 @@ def _read_pdf(path: Path, rel: str) -> SourceText:
             raise SkipFile(f"{rel}: the PDF has no pages; check the file")
 
         labels = _page_labels(reader, n_pages)
-        pages: list[Page] = []
+        texts: list[str | None] = []  # cleaned text layer per page; None: unreadable
         notes: list[str] = []
         broken = 0
         for i in range(n_pages):
@@ -116,15 +119,27 @@ def _read_pdf(path: Path, rel: str) -> SourceText:
             except Exception as exc:  # one bad page should not cost the whole document
                 broken += 1
                 notes.append(f"{rel} p. {i + 1}: text could not be read ({_reason(exc)})")
+                texts.append(None)
                 continue
-            text = clean_text(raw)
-            if not text:
-                notes.append(
-                    f"{rel} p. {i + 1}: no text layer (scanned?); OCR is not supported yet"
-                )
-                continue
-            pages.append(Page(file=rel, page=i + 1, page_label=labels[i], text=text))
+            texts.append(clean_text(raw))
         title = _pdf_title(reader)
+
+    ocr_texts: dict[int, str] = {}
+    if ocr is not None:
+        # A page pypdf cannot read may still render, so it is OCR'd like a scan.
+        todo = ocr.pages_to_ocr(path, [t or "" for t in texts])
+        ocr_texts = {i: clean_text(raw) for i, raw in ocr.ocr_pages(path, rel, todo).items()}
+    pages: list[Page] = []
+    for i, layer in enumerate(texts):
+        read = ocr_texts.get(i)
+        if read:
+            pages.append(Page(file=rel, page=i + 1, page_label=labels[i], text=read, ocr=True))
+        elif layer:  # a few letters over a scan that OCR could not read are still kept
+            pages.append(Page(file=rel, page=i + 1, page_label=labels[i], text=layer))
+        elif i in ocr_texts:
+            notes.append(f"{rel} p. {i + 1}: no text layer, and OCR found no text")
+        elif layer is not None:
+            notes.append(f"{rel} p. {i + 1}: {_no_text_layer(ocr)}")
 
     if not pages and broken:
         raise SkipFile(
@@ -132,11 +147,19 @@ def _read_pdf(path: Path, rel: str) -> SourceText:
             "open and re-save it as PDF, then ingest again"
         )
     if not pages:
-        raise SkipFile(
-            f"{rel}: no text in any of its {n_pages} pages (scanned?); "
-            "OCR is not supported yet, so add a PDF with a text layer"
-        )
+        if ocr_texts:
+            raise SkipFile(
+                f"{rel}: no text in any of its {n_pages} pages, and OCR read none either "
+                "(blank or unreadable scanned pages?); check the file"
+            )
+        raise SkipFile(f"{rel}: no text in any of its {n_pages} pages; {_no_text_layer(ocr)}")
     return SourceText(rel, tuple(pages), True, title, tuple(notes))
+
+
+def _no_text_layer(ocr: PageOcr | None) -> str:
+    if ocr is None or ocr.options.mode == "off":
+        return "no text layer (scanned?) and OCR is off; set ocr = auto to read scans"
+    return "no text layer (scanned?) and not OCR'd; see the OCR message"
 
 
 def _password_message(rel: str) -> str:

@@ -51,6 +51,15 @@ class Settings:
         lo=0.0,
         hi=1.0,
     )
+    ocr: str = _f(
+        "auto",
+        "OCR of scanned PDF pages: auto (pages without a text layer), off, or force (every page).",
+        choices=("auto", "off", "force"),
+    )
+    ocr_languages: str = _f("nor", "Tesseract languages for OCR, e.g. nor or nor+eng.")
+    ocr_page_timeout_s: float = _f(
+        120.0, "Seconds OCR may spend on one page before the page is skipped.", lo=1.0, hi=3600.0
+    )
 
     @classmethod
     def describe(cls) -> dict[str, str]:

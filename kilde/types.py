@@ -18,6 +18,7 @@ class Page:
     page: int | None
     page_label: str | None
     text: str
+    ocr: bool = False  # the text was read by OCR from an image of the page
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class Chunk:
     line_start: int | None = None
     line_end: int | None = None
     heading: str | None = None
+    ocr: bool = False  # its page was read by OCR
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,7 @@ class Citation:
     line_start: int | None = None
     line_end: int | None = None
     heading: str | None = None
+    ocr: bool = False  # the quote is OCR text: verified against that, not the original
 
 
 @dataclass(frozen=True)

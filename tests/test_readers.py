@@ -110,7 +110,7 @@ def test_scanned_page_warns_and_the_others_stay(tmp_path):
     assert [p.page for p in source.pages] == [1, 3]
     assert source.pages[1].text == "Side tre."
     assert source.warnings == (
-        "blandet.pdf p. 2: no text layer (scanned?); OCR is not supported yet",
+        "blandet.pdf p. 2: no text layer (scanned?) and OCR is off; set ocr = auto to read scans",
     )
 
 

@@ -1,0 +1,125 @@
+"""OCR accuracy and speed: Tesseract (nor) on 10 rendered pages of Norwegian text.
+
+    .venv/bin/python bench/ocr_bench.py                 # 10 pages, 150 and 300 dpi (~3 min)
+    .venv/bin/python bench/ocr_bench.py --dpi 150,200,300 --pages 4 --languages nor+eng
+
+The pages are the corpus's own Norwegian text (cleaned as kilde reads it), cut into pages
+of ~1,500 characters; some pages get a table and a footnote. tests/scans.py draws them with
+DejaVu at 300 dpi into an image-only PDF, the way a scanner would. Each page is then OCR'd
+through kilde's own path (pypdfium2 renders the page at the given dpi, ``tesseract`` reads
+it, ``clean_text`` cleans it), and compared with the text drawn on it:
+
+- char accuracy = 1 - edit distance / characters of the drawn text (whitespace squashed);
+- æøå words = share of the drawn words holding æ, ø or å that OCR gave back exactly;
+- s/page = OCR seconds per page (render + Tesseract), on whatever else the machine does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))  # tests/scans.py draws the pages
+
+PAGE_CHARS = 1500
+TABLE = (
+    "| Kommune | Innbyggere | Andel (%) |\n"
+    "| Trondheim | 214 565 | 71,2 |\n"
+    "| Værnes | 14 032 | 4,7 |\n"
+    "| Åfjord | 4 319 | 1,4 |"
+)
+FOOTNOTE = "¹ Kilde: Statistisk sentralbyrå, tabell 07459 – «Befolkning» (2025)."
+
+
+def bench_pages(corpus: Path, n_pages: int) -> list[str]:
+    """``n_pages`` pages of the corpus's cleaned text; every third has a table, every
+    fourth a footnote."""
+    from kilde.ingest.readers import iter_sources, read_source
+
+    sentences: list[str] = []
+    for path in iter_sources(corpus):
+        if path.suffix == ".txt":
+            for page in read_source(path, path.name).pages:
+                flat = " ".join(page.text.split())
+                sentences += [s for s in re.split(r"(?<=[.!?])\s+", flat) if len(s) > 30]
+    pages = []
+    at = 0
+    for n in range(n_pages):
+        text = ""
+        while len(text) < PAGE_CHARS and at < len(sentences):
+            text += sentences[at] + " "
+            at += 1
+        text = text.strip()
+        if n % 3 == 2:
+            text += "\n" + TABLE
+        if n % 4 == 1:
+            text += "¹\n" + FOOTNOTE
+        pages.append(text)
+    return pages
+
+
+def edit_distance(a: str, b: str) -> int:
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        current = [i]
+        for j, cb in enumerate(b, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+def nordic_words(text: str) -> Counter:
+    return Counter(w for w in re.findall(r"\w+", text) if re.search(r"[æøåÆØÅ]", w))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--pages", type=int, default=10)
+    parser.add_argument("--dpi", default="150,300", help="OCR render resolutions")
+    parser.add_argument("--languages", default="nor")
+    parser.add_argument("--corpus", type=Path, default=ROOT / "corpus")
+    args = parser.parse_args()
+
+    from scans import make_scan_pdf, source_text
+
+    from kilde.ingest.clean import clean_text
+    from kilde.ingest.ocr import OcrOptions, PageOcr
+
+    pages = bench_pages(args.corpus, args.pages)
+    drawn = [source_text(p) for p in pages]
+    print(f"{len(pages)} pages, {sum(map(len, drawn))} characters, languages {args.languages}")
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(f"{'dpi':>5} {'char acc':>9} {'min page':>9} {'æøå words':>10} {'s/page':>7}")
+    with tempfile.TemporaryDirectory() as tmp:
+        pdf = make_scan_pdf(Path(tmp) / "scan.pdf", pages)
+        for dpi in (int(d) for d in args.dpi.split(",")):
+            ocr = PageOcr(OcrOptions(languages=args.languages, dpi=dpi, page_timeout_s=600))
+            started = time.perf_counter()
+            read = ocr.ocr_pages(pdf, "scan.pdf", list(range(len(pages))))
+            seconds = time.perf_counter() - started
+            if ocr.messages:
+                print("\n".join(ocr.messages))
+            accuracy = []
+            nordic_found = nordic_total = 0
+            for i, truth in enumerate(drawn):
+                got = " ".join(clean_text(read.get(i, "")).split())
+                accuracy.append(1 - edit_distance(got, truth) / len(truth))
+                want = nordic_words(truth)
+                nordic_total += sum(want.values())
+                nordic_found += sum((want & nordic_words(got)).values())
+            mean = sum(accuracy) / len(accuracy)
+            print(
+                f"{dpi:>5} {mean:>9.4f} {min(accuracy):>9.4f} "
+                f"{nordic_found / max(1, nordic_total):>10.4f} {seconds / len(pages):>7.2f}"
+            )
+
+
+if __name__ == "__main__":
+    main()
