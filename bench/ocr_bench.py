@@ -85,6 +85,15 @@ def main() -> None:
     parser.add_argument("--dpi", default="150,300", help="OCR render resolutions")
     parser.add_argument("--languages", default="nor")
     parser.add_argument("--corpus", type=Path, default=ROOT / "corpus")
+    parser.add_argument(
+        "--keep-rules", action="store_true", help="also OCR without whitening table rules"
+    )
+    parser.add_argument(
+        "--ocrmypdf", help="an ocrmypdf command to compare (not a kilde dependency)"
+    )
+    parser.add_argument(
+        "--worn", action="store_true", help="scans turned, blurred, dusty and JPEG'd"
+    )
     args = parser.parse_args()
 
     from scans import make_scan_pdf, source_text
@@ -96,29 +105,61 @@ def main() -> None:
     drawn = [source_text(p) for p in pages]
     print(f"{len(pages)} pages, {sum(map(len, drawn))} characters, languages {args.languages}")
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    print(f"{'dpi':>5} {'char acc':>9} {'min page':>9} {'æøå words':>10} {'s/page':>7}")
+    print(f"{'dpi':>9} {'char acc':>9} {'min page':>9} {'æøå words':>10} {'s/page':>7}")
     with tempfile.TemporaryDirectory() as tmp:
-        pdf = make_scan_pdf(Path(tmp) / "scan.pdf", pages)
-        for dpi in (int(d) for d in args.dpi.split(",")):
-            ocr = PageOcr(OcrOptions(languages=args.languages, dpi=dpi, page_timeout_s=600))
+        pdf = make_scan_pdf(Path(tmp) / "scan.pdf", pages, worn=args.worn)
+        runs = [(f"{d}", int(d), True) for d in args.dpi.split(",")]
+        if args.keep_rules:
+            runs += [(f"{d} rules", int(d), False) for d in args.dpi.split(",")]
+        for name, dpi, remove_rules in runs:
+            options = OcrOptions(
+                languages=args.languages, dpi=dpi, page_timeout_s=600, remove_rules=remove_rules
+            )
+            ocr = PageOcr(options)
             started = time.perf_counter()
             read = ocr.ocr_pages(pdf, "scan.pdf", list(range(len(pages))))
             seconds = time.perf_counter() - started
             if ocr.messages:
                 print("\n".join(ocr.messages))
-            accuracy = []
-            nordic_found = nordic_total = 0
-            for i, truth in enumerate(drawn):
-                got = " ".join(clean_text(read.get(i, "")).split())
-                accuracy.append(1 - edit_distance(got, truth) / len(truth))
-                want = nordic_words(truth)
-                nordic_total += sum(want.values())
-                nordic_found += sum((want & nordic_words(got)).values())
-            mean = sum(accuracy) / len(accuracy)
-            print(
-                f"{dpi:>5} {mean:>9.4f} {min(accuracy):>9.4f} "
-                f"{nordic_found / max(1, nordic_total):>10.4f} {seconds / len(pages):>7.2f}"
-            )
+            got = [clean_text(read.get(i, "")) for i in range(len(pages))]
+            print_row(name, got, drawn, seconds)
+        if args.ocrmypdf:
+            got, seconds = run_ocrmypdf(args.ocrmypdf, pdf, args.languages, len(pages))
+            print_row("ocrmypdf", [clean_text(t) for t in got], drawn, seconds)
+
+
+def print_row(name: str, got: list[str], drawn: list[str], seconds: float) -> None:
+    accuracy = []
+    nordic_found = nordic_total = 0
+    for text, truth in zip(got, drawn, strict=True):
+        text = " ".join(text.split())
+        accuracy.append(1 - edit_distance(text, truth) / len(truth))
+        want = nordic_words(truth)
+        nordic_total += sum(want.values())
+        nordic_found += sum((want & nordic_words(text)).values())
+    mean = sum(accuracy) / len(accuracy)
+    print(
+        f"{name:>9} {mean:>9.4f} {min(accuracy):>9.4f} "
+        f"{nordic_found / max(1, nordic_total):>10.4f} {seconds / len(drawn):>7.2f}"
+    )
+
+
+def run_ocrmypdf(command: str, pdf: Path, languages: str, n_pages: int) -> tuple[list, float]:
+    """The page texts ocrmypdf puts in its output PDF (pypdf reads them), and its seconds."""
+    import subprocess
+
+    from pypdf import PdfReader
+
+    out = pdf.with_name("ocrmypdf.pdf")
+    started = time.perf_counter()
+    subprocess.run(
+        [command, "-l", languages, "--jobs", "1", "--optimize", "0", "--output-type", "pdf",
+         "--quiet", str(pdf), str(out)],
+        check=True,
+    )  # fmt: skip
+    seconds = time.perf_counter() - started
+    reader = PdfReader(out)
+    return [reader.pages[i].extract_text() or "" for i in range(n_pages)], seconds
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ pages can also be real text pages, for a PDF that mixes both.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 from pdfs import FONT, make_pdf  # tests/pdfs.py
@@ -56,6 +57,22 @@ def render_page(text: str, dpi: int = 300):
     return image
 
 
+def degrade(image, seed: int = 0):
+    """``image`` as a worn office scanner gives it: turned half a degree, blurred, speckled
+    with dust, and JPEG-compressed."""
+    import numpy as np
+    from PIL import Image, ImageFilter
+
+    turned = image.rotate(0.5 if seed % 2 else -0.5, resample=Image.BILINEAR, fillcolor=255)
+    blurred = np.asarray(turned.filter(ImageFilter.GaussianBlur(1.0))).copy()
+    dust = np.random.default_rng(seed).random(blurred.shape)
+    blurred[dust < 0.002] = 0
+    blurred[dust > 0.99] = 255
+    buffer = io.BytesIO()
+    Image.fromarray(blurred).save(buffer, format="JPEG", quality=50)
+    return Image.open(io.BytesIO(buffer.getvalue()))
+
+
 def source_text(text: str) -> str:
     """What a perfect reader finds on the page ``text`` draws: table bars become spaces."""
     rows = []
@@ -73,15 +90,20 @@ def make_scan_pdf(
     text_pages: frozenset[int] = frozenset(),
     stamps: dict[int, str] | None = None,
     dpi: int = 300,
+    worn: bool = False,
 ) -> Path:
     """A PDF of ``pages``, each drawn as an image with no text layer, except the 0-based
     ``text_pages``, which are real text. ``stamps`` puts a short text layer over some scans
-    (as a scanner's date line does). ``labels`` are printed page labels, one per page."""
+    (as a scanner's date line does). ``labels`` are printed page labels, one per page.
+    ``worn`` scans go through ``degrade``."""
     stamps = stamps or {}
-    entries = [
-        text if i in text_pages else (render_page(text, dpi), stamps.get(i, ""))
-        for i, text in enumerate(pages)
-    ]
+    entries = []
+    for i, text in enumerate(pages):
+        if i in text_pages:
+            entries.append(text)
+            continue
+        image = render_page(text, dpi)
+        entries.append((degrade(image, i) if worn else image, stamps.get(i, "")))
     return make_pdf(Path(path), entries, labels=labels)
 
 

@@ -83,6 +83,14 @@ def test_a_scan_is_read_by_ocr_with_its_physical_pages_and_printed_labels(corpus
     assert ocr.stats.pages == 3 and ocr.stats.failed == 0 and not ocr.messages
 
 
+def test_table_cells_are_read_on_a_worn_scan(tmp_path):
+    path = make_scan_pdf(tmp_path / "slitt.pdf", SCANNED_PAGES[1:2], worn=True)
+    (page,) = read_source(path, "slitt.pdf", PageOcr(OcrOptions())).pages
+    text = words(page.text)
+    assert "Vardø 2023 4 200 000" in text and "Båtsfjord 2023 1 750 000" in text
+    assert "kaianlegg i 2023" in text
+
+
 def test_in_a_mixed_pdf_text_pages_keep_their_layer_and_the_scan_is_ocrd(corpus):
     source = read_source(corpus / "blandet.pdf", "blandet.pdf", PageOcr(OcrOptions()))
     assert [(p.page, p.ocr) for p in source.pages] == [(1, False), (2, True), (3, False)]
