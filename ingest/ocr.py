@@ -281,10 +281,11 @@ def _without_rules(image, dpi: int):
     dark = pixels < 160  # a blurred hairline is grey, not black
     # A rule on a slightly skewed scan steps a pixel sideways now and then, so runs are
     # looked for in bands three pixels wide (at a 0.5° skew a rule stays in one for an inch),
-    # and the band of a run found is whitened where it is dark.
+    # and a run found is whitened two pixels to each side, where a blurred rule's grey
+    # halo lies (Tesseract reads a halo as "|" or "—").
     across = _runs_along_rows(_band(dark, axis=0), dpi)
     down = _runs_along_rows(np.ascontiguousarray(_band(dark, axis=1).T), dpi // 2).T
-    rules = (_band(across, axis=0) | _band(down, axis=1)) & dark
+    rules = _band(_band(across, axis=0), axis=0) | _band(_band(down, axis=1), axis=1)
     if not rules.any():
         return image
     cleaned = pixels.copy()
