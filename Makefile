@@ -49,6 +49,7 @@ eval-norquad: install
 bench: install
 	$(BIN)/python bench/ingest_bench.py
 	$(BIN)/python bench/query_bench.py
+	$(BIN)/python bench/ocr_bench.py
 
 clean:
 	rm -rf $(VENV) .kilde eval/runs .pytest_cache
