@@ -104,6 +104,7 @@ def main() -> None:
     parser.add_argument(
         "--worn", action="store_true", help="scans turned, blurred, dusty and JPEG'd"
     )
+    parser.add_argument("--body-pt", type=float, default=12, help="body type size (points)")
     args = parser.parse_args()
 
     from scans import make_scan_pdf, source_text
@@ -114,12 +115,15 @@ def main() -> None:
     pages = bench_pages(args.corpus, args.pages)
     # What kilde would keep of a text layer holding the same words (clean_text drops URLs).
     drawn = [" ".join(clean_text(source_text(p)).split()) for p in pages]
-    print(f"{len(pages)} pages, {sum(map(len, drawn))} characters, languages {args.languages}")
+    print(
+        f"{len(pages)} pages, {sum(map(len, drawn))} characters, {args.body_pt:g} pt, "
+        f"languages {args.languages}{', worn' if args.worn else ''}"
+    )
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     header = f"{'dpi':>9} {'char acc':>9} {'min page':>9} {'æøå words':>10} {'s/page':>7}"
     print(header + f" {'cpu s/p':>7}")
     with tempfile.TemporaryDirectory() as tmp:
-        pdf = make_scan_pdf(Path(tmp) / "scan.pdf", pages, worn=args.worn)
+        pdf = make_scan_pdf(Path(tmp) / "scan.pdf", pages, worn=args.worn, body_pt=args.body_pt)
         runs = [(f"{d}", int(d), True) for d in args.dpi.split(",")]
         if args.keep_rules:
             runs += [(f"{d} rules", int(d), False) for d in args.keep_rules.split(",")]

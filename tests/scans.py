@@ -21,17 +21,19 @@ FOOTNOTE_PT = 9
 FOOTNOTE_MARKS = "¹²³⁴⁵⁶⁷⁸⁹"
 
 
-def render_page(text: str, dpi: int = 300):
-    """One page of ``text`` as a greyscale PIL image of an A4 sheet at ``dpi``."""
+def render_page(text: str, dpi: int = 300, body_pt: float = BODY_PT):
+    """One page of ``text`` as a greyscale PIL image of an A4 sheet at ``dpi``, its body in
+    ``body_pt`` type (footnotes three quarters of that)."""
     from PIL import Image, ImageDraw, ImageFont
 
     width, height = (round(side * dpi) for side in A4_INCHES)
     margin = round(MARGIN_INCHES * dpi)
-    body = ImageFont.truetype(str(FONT), round(BODY_PT * dpi / 72))
-    small = ImageFont.truetype(str(FONT), round(FOOTNOTE_PT * dpi / 72))
+    body = ImageFont.truetype(str(FONT), round(body_pt * dpi / 72))
+    note_pt = body_pt * FOOTNOTE_PT / BODY_PT
+    small = ImageFont.truetype(str(FONT), round(note_pt * dpi / 72))
     image = Image.new("L", (width, height), 255)
     draw = ImageDraw.Draw(image)
-    line_gap = round(BODY_PT * 1.5 * dpi / 72)
+    line_gap = round(body_pt * 1.5 * dpi / 72)
     y = margin
     lines = text.split("\n")
     notes = [line for line in lines if line[:1] in FOOTNOTE_MARKS and line[:1]]
@@ -47,7 +49,7 @@ def render_page(text: str, dpi: int = 300):
                 draw.text((margin, y), part, font=body, fill=0)
                 y += line_gap
     if notes:
-        note_gap = round(FOOTNOTE_PT * 1.4 * dpi / 72)
+        note_gap = round(note_pt * 1.4 * dpi / 72)
         wrapped = [p for note in notes for p in _wrap(draw, small, note, width - 2 * margin)]
         y = height - margin - note_gap * len(wrapped)
         draw.line((margin, y - note_gap // 2, margin + width // 4, y - note_gap // 2), fill=0)
@@ -92,6 +94,7 @@ def make_scan_pdf(
     stamps: dict[int, str] | None = None,
     dpi: int = 300,
     worn: bool = False,
+    body_pt: float = BODY_PT,
 ) -> Path:
     """A PDF of ``pages``, each drawn as an image with no text layer, except the 0-based
     ``text_pages``, which are real text. ``stamps`` puts a short text layer over some scans
@@ -103,7 +106,7 @@ def make_scan_pdf(
         if i in text_pages:
             entries.append(text)
             continue
-        image = render_page(text, dpi)
+        image = render_page(text, dpi, body_pt)
         entries.append((degrade(image, i) if worn else image, stamps.get(i, "")))
     return make_pdf(Path(path), entries, labels=labels)
 
