@@ -22,6 +22,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 index: install
+	@scripts/system-deps --runtime
 	$(BIN)/kilde ingest $(CORPUS) --index $(INDEX)
 
 run: index
@@ -61,6 +62,7 @@ bench: install
 	$(BIN)/pip install -q -e '.[bench]'
 	$(BIN)/python bench/ingest_bench.py
 	$(BIN)/python bench/query_bench.py
+	$(BIN)/python bench/ocr_bench.py
 
 clean:
 	rm -rf $(VENV) .kilde eval/runs .pytest_cache

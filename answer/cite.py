@@ -77,6 +77,7 @@ def make_citation(
         line_start=line_span[0] if line_span else None,
         line_end=line_span[1] if line_span else None,
         heading=heading,
+        ocr=chunk.ocr,
     )
 
 

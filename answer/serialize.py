@@ -14,6 +14,7 @@ def citation_to_dict(citation: Citation) -> dict:
         "page_label": citation.page_label,
         "quote": citation.quote,
         "reference": citation.reference,
+        "ocr": citation.ocr,
     }
     if citation.page is None:  # lines may be null (a Word file has none); heading null if unsure
         row.update(
@@ -29,6 +30,7 @@ def retrieved_to_dict(hit: Retrieved) -> dict:
         "page_label": hit.chunk.page_label,
         "text": hit.chunk.text,
         "score": round(float(hit.score), 6),
+        "ocr": hit.chunk.ocr,
     }
 
 

@@ -211,6 +211,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from kilde.index.build import ingest
     from kilde.index.embedders import load_embedder
     from kilde.ingest.chunk import ChunkingParams
+    from kilde.ingest.ocr import OcrOptions
 
     settings = _settings(
         args,
@@ -226,6 +227,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         ChunkingParams.from_settings(settings.index),
         progress=not args.quiet,
         embedder_spec=spec,
+        ocr=OcrOptions.from_settings(settings.index),
     )
     if args.json:
         print(json.dumps(report.as_dict(), ensure_ascii=False, indent=1))
@@ -236,6 +238,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         f"tekstbiter på {report.seconds:.1f} s ({share:.0%} embedding); "
         f"{report.embedded_files} filer embeddet, {report.reused_files} gjenbrukt."
     )
+    if report.ocr_pages or report.ocr_cached:
+        print(
+            f"OCR: {report.ocr_pages} sider lest på {report.ocr_seconds:.1f} s, "
+            f"{report.ocr_cached} hentet fra tidligere OCR."
+        )
     for line in report.removed_files:
         print(f"  fjernet: {line}")
     for line in report.skipped:
@@ -306,6 +313,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
         for n, citation in enumerate(answer.citations, start=1):
             print(f"[{n}] {citation.reference}")
             print(f"    «{citation.quote}»")
+            if citation.ocr:
+                print("    (OCR-tekst – kontroller mot originalen)")
     elif answer.retrieved:
         print("Nærmeste tekstbiter:")
         for n, hit in enumerate(answer.retrieved[:3], start=1):

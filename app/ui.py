@@ -233,6 +233,8 @@ def show_source(turn: int, source: ui.SourceView) -> None:
     with st.container(border=True, key=f"kilde-source-{turn}-{source.number}"):
         st.markdown(source.header_html(), unsafe_allow_html=True)
         st.markdown(source.snippet_html(), unsafe_allow_html=True)
+        if source.ocr:
+            st.caption(f"⚠ {ui.OCR_MARK}", help=ui.OCR_MARK_HELP)
         with st.expander("Vis hele tekstbiten"):
             st.markdown(source.passage_html(), unsafe_allow_html=True)
         if source.shows_page and st.toggle("Vis siden", key=f"kilde-page-{turn}-{source.number}"):
@@ -373,6 +375,7 @@ def sidebar_upload(args: ui.AppArgs, settings) -> None:
 def upload(files: list, corpus_dir: Path, settings, index_status) -> None:
     from kilde.index.build import ingest
     from kilde.ingest.chunk import ChunkingParams
+    from kilde.ingest.ocr import OcrOptions
 
     spec = (index_status.embedder_spec if index_status else None) or settings.index.embedder
     size, overlap = ui.ingest_params(settings, index_status)
@@ -390,6 +393,7 @@ def upload(files: list, corpus_dir: Path, settings, index_status) -> None:
                     ChunkingParams(size, overlap),
                     progress=False,
                     embedder_spec=spec,
+                    ocr=OcrOptions.from_settings(settings.index),
                 ),
             )
         except KildeError as exc:

@@ -38,6 +38,12 @@ if TYPE_CHECKING:
 MAX_UPLOAD_MB = 50
 MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024 * 1024
 UPLOAD_TYPES = tuple(s.lstrip(".") for s in SUPPORTED)
+# Shown with a quote from an OCR'd page: kilde verified it against the OCR text only.
+OCR_MARK = "OCR-tekst – kontroller mot originalen"
+OCR_MARK_HELP = (
+    "Siden er et skannet bilde som er lest med OCR. Sitatet er kontrollert mot OCR-teksten, "
+    "ikke mot originalen, og kan ha lesefeil."
+)
 SNIPPET_CONTEXT = 240  # characters shown on each side of a quote in the sources panel
 PAGE_WINDOW = 700  # characters of page text around a quote when no retrieved chunk holds it
 NEAREST_SHOWN = 3  # passages offered under a refusal
@@ -288,6 +294,8 @@ class SourceView:
         """A cited PDF page can be shown as an image (app/pageview.py)."""
         return self.page is not None and self.file.lower().endswith(".pdf")
 
+    ocr: bool = False  # the quote is OCR text; shown with OCR_MARK
+
     def header_html(self) -> str:
         return block(
             f'<span class="kilde-marker">[{self.number}]</span> '
@@ -337,6 +345,7 @@ def make_turn(
                 passage=find_passage(c, answer, page_text(c.file, c.page)),
                 file=c.file,
                 page=c.page,
+                ocr=c.ocr,
             )
             for n, c in enumerate(answer.citations, start=1)
         )
@@ -394,7 +403,7 @@ def conversation_markdown(turns: Sequence[Turn], now: dt.datetime | None = None)
             for s in turn.sources:
                 lines.append(f"[{s.number}] {s.reference}  ")
                 if s.quote:
-                    lines.append(f"«{s.quote}»")
+                    lines.append(f"«{s.quote}»" + (f" ({OCR_MARK})" if s.ocr else ""))
                 lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
@@ -416,6 +425,8 @@ def conversation_docx(turns: Sequence[Turn], now: dt.datetime | None = None) -> 
                 paragraph = document.add_paragraph(f"[{s.number}] {s.reference}")
                 if s.quote:
                     paragraph.add_run(f"\n«{s.quote}»").italic = True
+                    if s.ocr:
+                        paragraph.add_run(f" ({OCR_MARK})")
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()

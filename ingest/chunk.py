@@ -105,6 +105,7 @@ class Chunker:
                     line_start=lines[0] if lines else None,
                     line_end=lines[1] if lines else None,
                     heading=heading,
+                    ocr=page.ocr,
                 )
             )
         return chunks

@@ -20,6 +20,7 @@ from kilde.text.headings import is_heading
 from kilde.types import Page
 
 from .clean import clean_text, clean_text_mapped, normalise_chars
+from .ocr import PageOcr
 
 SUPPORTED = (".pdf", ".txt", ".md", ".docx")
 CATALOG_NAME = "catalog.toml"
@@ -60,8 +61,10 @@ def iter_sources(corpus_dir: Path) -> list[Path]:
     return sorted(found, key=lambda p: p.relative_to(corpus_dir).as_posix())
 
 
-def read_source(path: Path, rel: str) -> SourceText:
-    """Read ``path`` into cleaned pages; ``rel`` (corpus-relative, "/"-separated) names it."""
+def read_source(path: Path, rel: str, ocr: PageOcr | None = None) -> SourceText:
+    """Read ``path`` into cleaned pages; ``rel`` (corpus-relative, "/"-separated) names it.
+
+    With ``ocr``, scanned PDF pages are OCR'd (see kilde.ingest.ocr); without, skipped."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED:
@@ -71,7 +74,7 @@ def read_source(path: Path, rel: str) -> SourceText:
     if not path.is_file():
         raise SkipFile(f"{rel}: finnes ikke eller er ikke en fil; sjekk dokumentmappen", "missing")
     if suffix == ".pdf":
-        return _read_pdf(path, rel)
+        return _read_pdf(path, rel, ocr)
     if suffix == ".docx":
         return _read_docx(path, rel)
     return _read_text(path, rel)
@@ -80,7 +83,7 @@ def read_source(path: Path, rel: str) -> SourceText:
 # --- PDF ---------------------------------------------------------------------------------
 
 
-def _read_pdf(path: Path, rel: str) -> SourceText:
+def _read_pdf(path: Path, rel: str, ocr: PageOcr | None) -> SourceText:
     from pypdf import PasswordType, PdfReader
     from pypdf.errors import DependencyError, FileNotDecryptedError
 
@@ -109,7 +112,7 @@ def _read_pdf(path: Path, rel: str) -> SourceText:
             raise SkipFile(f"{rel}: PDF-en har ingen sider; sjekk filen", "no_pages")
 
         labels = _page_labels(reader, n_pages)
-        pages: list[Page] = []
+        texts: list[str | None] = []  # cleaned text layer per page; None: unreadable
         notes: list[str] = []
         broken = 0
         for i in range(n_pages):
@@ -118,27 +121,49 @@ def _read_pdf(path: Path, rel: str) -> SourceText:
             except Exception as exc:  # one bad page should not cost the whole document
                 broken += 1
                 notes.append(f"{rel} s. {i + 1}: teksten kunne ikke leses ({_reason(exc)})")
+                texts.append(None)
                 continue
-            text = clean_text(raw)
-            if not text:
-                notes.append(
-                    f"{rel} s. {i + 1}: ingen tekst (skannet?); tekstgjenkjenning (OCR) "
-                    "støttes ikke ennå"
-                )
-                continue
-            pages.append(Page(file=rel, page=i + 1, page_label=labels[i], text=text))
-        # Without a metadata title, the first heading names the document (see README).
-        title = (_pdf_title(reader) or _first_line(pages[0].text, ".pdf")) if pages else None
+            texts.append(clean_text(raw))
+        title = _pdf_title(reader)
+
+    ocr_texts: dict[int, str] = {}
+    if ocr is not None:
+        # A page pypdf cannot read may still render, so it is OCR'd like a scan.
+        todo = ocr.pages_to_ocr(path, [t or "" for t in texts])
+        ocr_texts = {i: clean_text(raw) for i, raw in ocr.ocr_pages(path, rel, todo).items()}
+    pages: list[Page] = []
+    for i, layer in enumerate(texts):
+        read = ocr_texts.get(i)
+        if read:
+            pages.append(Page(file=rel, page=i + 1, page_label=labels[i], text=read, ocr=True))
+        elif layer:  # a few letters over a scan that OCR could not read are still kept
+            pages.append(Page(file=rel, page=i + 1, page_label=labels[i], text=layer))
+        elif i in ocr_texts:
+            notes.append(f"{rel} s. {i + 1}: ingen tekst (skannet?), og OCR fant ingen heller")
+        elif layer is not None:
+            notes.append(f"{rel} s. {i + 1}: ingen tekst (skannet?); {_no_text_layer(ocr)}")
 
     if not pages and broken:
         raise SkipFile(_damaged_pdf_message(rel, "ingen side kunne leses"), "damaged_pdf")
     if not pages:
+        if ocr_texts:
+            raise SkipFile(
+                f"{rel}: ingen tekst på noen av de {n_pages} sidene, og OCR leste ingen heller "
+                "(blanke eller uleselige skannede sider?); sjekk filen",
+                "scanned",
+            )
         raise SkipFile(
-            f"{rel}: ingen tekst på noen av de {n_pages} sidene (skannet?); tekstgjenkjenning "
-            "(OCR) støttes ikke ennå, så legg til en PDF med tekst",
-            "scanned",
+            f"{rel}: ingen tekst på noen av de {n_pages} sidene; {_no_text_layer(ocr)}", "scanned"
         )
+    # Without a metadata title, the first heading names the document (see README).
+    title = title or _first_line(pages[0].text, ".pdf")
     return SourceText(rel, tuple(pages), True, title, tuple(notes))
+
+
+def _no_text_layer(ocr: PageOcr | None) -> str:
+    if ocr is None or ocr.options.mode == "off":
+        return "OCR er slått av; sett ocr = auto for å lese skannede sider"
+    return "siden ble ikke lest med OCR; se OCR-meldingen"
 
 
 def _password_message(rel: str) -> str:

@@ -33,6 +33,15 @@ class IndexSettings:
         400, "Chunk size in the embedder's tokens (e5 sees at most 512).", lo=32, hi=512
     )
     chunk_overlap: int = _f(66, "Tokens shared by neighbouring chunks.", lo=0, hi=256)
+    ocr: str = _f(
+        "auto",
+        "OCR of scanned PDF pages: auto (pages without a text layer), off, or force (every page).",
+        choices=("auto", "off", "force"),
+    )
+    ocr_languages: str = _f("nor", "Tesseract languages for OCR, e.g. nor or nor+eng.")
+    ocr_page_timeout_s: float = _f(
+        120.0, "Seconds OCR may spend on one page before the page is skipped.", lo=1.0, hi=3600.0
+    )
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ class Page:
     page_label: str | None
     text: str
     line_map: tuple[tuple[int, int], ...] = ()
+    ocr: bool = False  # the text was read by OCR from an image of the page
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class Chunk:
     line_start: int | None = None
     line_end: int | None = None
     heading: str | None = None
+    ocr: bool = False  # its page was read by OCR
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,7 @@ class Citation:
     line_start: int | None = None
     line_end: int | None = None
     heading: str | None = None
+    ocr: bool = False  # the quote is OCR text: verified against that, not the original
 
 
 @dataclass(frozen=True)

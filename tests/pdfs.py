@@ -17,13 +17,14 @@ _ROMAN = {"i": 1, "v": 5, "x": 10, "l": 50, "c": 100, "d": 500, "m": 1000}
 
 def make_pdf(
     path: Path,
-    pages: list[str | None],
+    pages: list,
     labels: list[str] | None = None,
     owner_password: str | None = None,
     user_password: str | None = None,
     title: str | None = None,
 ) -> Path:
-    """Write one page per string (None: a page with a drawing and no text, like a scan).
+    """Write one page per string (None: a page with a drawing and no text, like a scan; a
+    (PIL image, stamp) pair: the image over the whole page, with the stamp as its text layer).
 
     ``labels`` are the printed page labels, one per page, e.g. ["i", "ii", "1", "2"]; they
     are stored as label ranges (roman, arabic, letters) the way real PDFs do. With a
@@ -44,8 +45,13 @@ def make_pdf(
         if text is None:
             pdf.set_fill_color(120, 120, 120)
             pdf.rect(20, 20, 170, 250, style="F")
-        else:
+        elif isinstance(text, str):
             pdf.multi_cell(0, 6, text)
+        else:  # a scan: an image over the whole page, maybe with a line of text (a stamp)
+            image, stamp = text
+            pdf.image(image, x=0, y=0, w=pdf.w, h=pdf.h)
+            if stamp:
+                pdf.text(12, 8, stamp)
 
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(bytes(pdf.output()))))
     if labels is not None:

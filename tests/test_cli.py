@@ -278,7 +278,16 @@ def test_ask_json_has_exactly_the_contract_fields(built, capsys):
 
     assert answer["citations"]
     for citation in answer["citations"]:
-        assert set(citation) == {"file", "title", "page", "page_label", "quote", "reference"}
+        assert set(citation) == {
+            "file",
+            "title",
+            "page",
+            "page_label",
+            "quote",
+            "reference",
+            "ocr",
+        }
+        assert citation["ocr"] is False  # a PDF with a text layer
     first = answer["citations"][0]
     assert (first["file"], first["page"], first["page_label"]) == ("rapport.pdf", 2, "ii")
     assert first["title"] == "Kommunehelse 2024"
@@ -288,7 +297,7 @@ def test_ask_json_has_exactly_the_contract_fields(built, capsys):
 
     assert len(answer["retrieved"]) >= 10
     for hit in answer["retrieved"]:
-        assert set(hit) == {"file", "page", "page_label", "text", "score"}
+        assert set(hit) == {"file", "page", "page_label", "text", "score", "ocr"}
         assert isinstance(hit["score"], float)
     assert (answer["retrieved"][0]["file"], answer["retrieved"][0]["page_label"]) == (
         "rapport.pdf",

@@ -118,7 +118,8 @@ def test_scanned_page_warns_and_the_others_stay(tmp_path):
     assert [p.page for p in source.pages] == [1, 3]
     assert source.pages[1].text == "Side tre."
     assert source.warnings == (
-        "blandet.pdf s. 2: ingen tekst (skannet?); tekstgjenkjenning (OCR) støttes ikke ennå",
+        "blandet.pdf s. 2: ingen tekst (skannet?); OCR er slått av; "
+        "sett ocr = auto for å lese skannede sider",
     )
 
 

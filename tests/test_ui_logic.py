@@ -229,6 +229,19 @@ def test_markdown_export_holds_questions_answers_and_references():
     assert "Nærmeste tekstbiter" in text and "Tittel, s. 9." in text
 
 
+def test_an_ocr_quote_carries_the_mark_into_the_panel_and_the_exports():
+    from docx import Document
+
+    citation = _citation("Fristen er 1. mars.", ocr=True)
+    turn = ui.make_turn("Frist?", _answer([citation], []), {}, lambda f, p: None)
+    assert turn.sources[0].ocr
+    assert f"«Fristen er 1. mars.» ({ui.OCR_MARK})" in ui.conversation_markdown([turn])
+    data = ui.conversation_docx([turn])
+    assert ui.OCR_MARK in "\n".join(p.text for p in Document(io.BytesIO(data)).paragraphs)
+    assert ui.OCR_MARK not in ui.conversation_markdown(_turns())
+    assert ui.OCR_MARK == "OCR-tekst – kontroller mot originalen"
+
+
 def test_docx_export_is_a_word_document_with_the_reference():
     from docx import Document
 
