@@ -424,7 +424,7 @@ def cmd_app(args: argparse.Namespace) -> int:
     that Ctrl-C and a terminate signal reach the server directly."""
     import os
 
-    from kilde.app.ui_logic import streamlit_command
+    from kilde.app.launch import streamlit_command
 
     settings = _settings(args, corpus_dir=args.corpus)  # a bad kilde.toml fails here, plainly
     if not 0 < args.port < 65536:

@@ -14,8 +14,8 @@ from kilde.answer.sourcecheck import (
     SourceChecker,
     docx_text,
 )
+from kilde.app import markup
 from kilde.app import sourcecheck_view as view
-from kilde.app import ui_logic as ui
 from kilde.errors import KildeError
 
 STYLE = """<style>
@@ -52,7 +52,7 @@ def show_sourcecheck(engine) -> None:
                 with st.spinner("Sjekker utsagnene mot dokumentene …"):
                     st.session_state[RESULT] = SourceChecker.from_engine(engine).check_draft(draft)
         except KildeError as exc:
-            st.error(ui.escape_markdown(str(exc)))
+            st.error(markup.escape_markdown(str(exc)))
     result: DraftCheck | None = st.session_state.get(RESULT)
     if result is not None:
         show_result(result)
@@ -81,20 +81,21 @@ def show_result(result: DraftCheck) -> None:
         with st.container(border=True, key=f"kilde-check-{n}"):
             left, right = st.columns(2)
             left.markdown(
-                ui.block(
-                    f"{ICONS[check.status]} {ui.escape_html(STATUS_LABELS[check.status])}",
+                markup.block(
+                    f"{ICONS[check.status]} {markup.escape_html(STATUS_LABELS[check.status])}",
                     "kilde-check-status",
                 ),
                 unsafe_allow_html=True,
             )
             left.markdown(
-                ui.block(ui.escape_html(check.text), "kilde-check-text"), unsafe_allow_html=True
+                markup.block(markup.escape_html(check.text), "kilde-check-text"),
+                unsafe_allow_html=True,
             )
             if check.mismatches:
-                right.warning(ui.escape_markdown(view.mismatch_note(check)))
+                right.warning(markup.escape_markdown(view.mismatch_note(check)))
             for citation in check.citations:
                 right.markdown(
-                    ui.block(ui.escape_html(f"«{citation.quote}»"), "kilde-passage"),
+                    markup.block(markup.escape_html(f"«{citation.quote}»"), "kilde-passage"),
                     unsafe_allow_html=True,
                 )
                 right.code(citation.reference, language=None, wrap_lines=True)

@@ -177,7 +177,7 @@ def draft_docx(check: DraftCheck, now: dt.datetime | None = None) -> bytes:
 def marked_html(check: DraftCheck) -> str:
     """The draft as one line of inert HTML, each statement in a span of its status with its
     number; for the app's «Kildesjekk» view."""
-    from kilde.app.ui_logic import escape_html
+    from kilde.app.markup import escape_html
 
     paragraphs, _ = numbered(check)
     out = []

@@ -1,4 +1,5 @@
-"""The Streamlit chat: layout and widgets only; the logic is in ui_logic.
+"""The Streamlit chat: layout and widgets only; the logic is in launch, markup, views,
+export, sidebar (kilde.app) and uploads (kilde.ingest), which run without Streamlit.
 
 Started by ``kilde app`` as ``streamlit run app/ui.py -- --index DIR [--corpus DIR]``. Without
 script arguments (AppTest, a bare ``streamlit run``) it reads KILDE_INDEX, KILDE_CORPUS and
@@ -14,11 +15,12 @@ from pathlib import Path
 import streamlit as st
 
 from kilde.answer.engine import Engine, QueryCache
+from kilde.app import export, launch, markup, sidebar, views
 from kilde.app import feedback as fb
-from kilde.app import ui_logic as ui
 from kilde.app.sourcecheck_tab import show_sourcecheck
 from kilde.errors import IndexMissingError, KildeError
 from kilde.index.embedders import Embedder
+from kilde.ingest import uploads
 from kilde.types import REFUSAL_TEXT
 
 STYLE = """<style>
@@ -57,13 +59,13 @@ STYLE = """<style>
 
 def md(text: str) -> str:
     """A message that may hold file names or paths, as literal text for a Markdown element."""
-    return ui.escape_markdown(text)
+    return markup.escape_markdown(text)
 
 
-def script_args() -> ui.AppArgs:
+def script_args() -> launch.AppArgs:
     """Arguments after ``--`` when run by ``kilde app``; the environment otherwise."""
     own = sys.argv and Path(sys.argv[0]).resolve() == Path(__file__).resolve()
-    return ui.parse_app_args(sys.argv[1:] if own else [], os.environ)
+    return launch.parse_app_args(sys.argv[1:] if own else [], os.environ)
 
 
 @st.cache_resource(show_spinner="Laster språkmodellen …")
@@ -78,8 +80,8 @@ def load_embedder(spec: str) -> Embedder:
 def load_engine(index_dir: str, config: str | None, generation: str | None) -> Engine:
     """One Engine per index generation and server process (``generation`` keys the cache,
     so a new ingest, here or from the command line, is picked up)."""
-    settings = ui.app_settings(ui.AppArgs(index_dir=index_dir, config=config))
-    status = ui.index_status_of(index_dir)
+    settings = launch.app_settings(launch.AppArgs(index_dir=index_dir, config=config))
+    status = launch.index_status_of(index_dir)
     spec = (status.embedder_spec if status else None) or settings.index.embedder
     return Engine.open(settings, embedder=QueryCache(load_embedder(spec)))
 
@@ -91,7 +93,7 @@ def main() -> None:
 
     try:
         args = script_args()
-        settings = ui.app_settings(args)
+        settings = launch.app_settings(args)
     except KildeError as exc:
         st.error(md(f"Feil i innstillingene: {exc}"))
         return
@@ -101,7 +103,7 @@ def main() -> None:
     st.caption("Spør i dokumentene. Svarene er sitater fra kildene, med side eller linje.")
 
     engine = None
-    status = ui.index_status_of(index_dir)
+    status = launch.index_status_of(index_dir)
     generation = status.generation if status else None
     st.session_state["feedback-index"] = index_dir
     st.session_state["feedback-generation"] = generation
@@ -156,7 +158,7 @@ def main() -> None:
 def ask(engine: Engine, question: str, filters) -> None:
     turns = st.session_state["turns"]
     with st.chat_message("user"):
-        st.markdown(ui.question_html(question), unsafe_allow_html=True)
+        st.markdown(views.question_html(question), unsafe_allow_html=True)
     history = [t.question for t in turns]
     try:
         with st.spinner("Leter i dokumentene …"):
@@ -164,34 +166,34 @@ def ask(engine: Engine, question: str, filters) -> None:
     except KildeError as exc:
         st.error(md(str(exc)))
         return
-    turn = ui.make_turn(question, answer, engine.store.documents(), engine.store.page_text)
+    turn = views.make_turn(question, answer, engine.store.documents(), engine.store.page_text)
     turns.append(turn)
     # The generation that answered, for the feedback on this answer.
     st.session_state[f"fb-gen-{len(turns) - 1}"] = st.session_state.get("feedback-generation")
     show_answer(len(turns) - 1, turn)
 
 
-def show_turn(i: int, turn: ui.Turn) -> None:
+def show_turn(i: int, turn: views.Turn) -> None:
     with st.chat_message("user"):
-        st.markdown(ui.question_html(turn.question), unsafe_allow_html=True)
+        st.markdown(views.question_html(turn.question), unsafe_allow_html=True)
     show_answer(i, turn)
 
 
-def show_answer(i: int, turn: ui.Turn) -> None:
+def show_answer(i: int, turn: views.Turn) -> None:
     with st.chat_message("assistant"):
         if turn.refused:  # our own fixed text, which may say why ("ask in Norwegian")
             st.markdown(turn.answer.answer or REFUSAL_TEXT)
             if turn.sources:
                 st.caption("Nærmeste tekstbiter i dokumentene:")
         else:
-            st.markdown(ui.answer_html(turn.answer), unsafe_allow_html=True)
-            st.markdown(ui.block("Kilder", "kilde-sources-head"), unsafe_allow_html=True)
+            st.markdown(views.answer_html(turn.answer), unsafe_allow_html=True)
+            st.markdown(markup.block("Kilder", "kilde-sources-head"), unsafe_allow_html=True)
         for source in turn.sources:
             show_source(i, source)
         feedback_row(i, turn)
 
 
-def feedback_row(i: int, turn: ui.Turn) -> None:
+def feedback_row(i: int, turn: views.Turn) -> None:
     """👍 / 👎 under an answer; 👎 opens a form for the right answer and a quote."""
     index_dir = st.session_state.get("feedback-index")
     state = st.session_state.get(f"fb-{i}")
@@ -216,7 +218,7 @@ def feedback_row(i: int, turn: ui.Turn) -> None:
                 save_feedback(i, turn, fb.DOWN, right, quote)
 
 
-def save_feedback(i: int, turn: ui.Turn, vote: str, right: str = "", quote: str = "") -> None:
+def save_feedback(i: int, turn: views.Turn, vote: str, right: str = "", quote: str = "") -> None:
     generation = st.session_state.get(f"fb-gen-{i}")
     record = fb.feedback_record(turn.answer, vote, generation, right, quote)
     try:
@@ -228,13 +230,13 @@ def save_feedback(i: int, turn: ui.Turn, vote: str, right: str = "", quote: str 
     st.rerun()  # the sidebar counts were drawn before this answer
 
 
-def show_source(turn: int, source: ui.SourceView) -> None:
+def show_source(turn: int, source: views.SourceView) -> None:
     # The key gives the card a stable CSS class (st-key-kilde-source-...) for browser tests.
     with st.container(border=True, key=f"kilde-source-{turn}-{source.number}"):
         st.markdown(source.header_html(), unsafe_allow_html=True)
         st.markdown(source.snippet_html(), unsafe_allow_html=True)
         if source.ocr:
-            st.caption(f"⚠ {ui.OCR_MARK}", help=ui.OCR_MARK_HELP)
+            st.caption(f"⚠ {views.OCR_MARK}", help=views.OCR_MARK_HELP)
         with st.expander("Vis hele tekstbiten"):
             st.markdown(source.passage_html(), unsafe_allow_html=True)
         if source.shows_page and st.toggle("Vis siden", key=f"kilde-page-{turn}-{source.number}"):
@@ -250,11 +252,12 @@ def page_png(pdf_path: str, page: int, quote: str) -> tuple[bytes, bool]:
     return image.png, image.found
 
 
-def show_page(source: ui.SourceView) -> None:
+def show_page(source: views.SourceView) -> None:
     """The cited PDF page as an image, with the quote marked (rendered only when asked)."""
     args = script_args()
-    settings = ui.app_settings(args)
-    corpus = ui.upload_corpus(args, settings, ui.index_manifest(settings.index_dir))
+    settings = launch.app_settings(args)
+    status = launch.index_status_of(settings.index.index_dir)
+    corpus = launch.upload_corpus(args, settings, status)
     try:
         png, found = page_png(str(Path(corpus) / source.file), source.page, source.quote)
     except KildeError as exc:
@@ -269,16 +272,16 @@ def show_export(turns: list) -> None:
     row = st.container(horizontal=True)
     row.download_button(
         "Last ned samtalen (.md)",
-        data=ui.conversation_markdown(turns),
-        file_name=ui.MD_NAME,
+        data=export.conversation_markdown(turns),
+        file_name=export.MD_NAME,
         mime="text/markdown",
         on_click="ignore",
         key="export-md",
     )
     row.download_button(
         "Last ned samtalen (.docx)",
-        data=ui.conversation_docx(turns),
-        file_name=ui.DOCX_NAME,
+        data=export.conversation_docx(turns),
+        file_name=export.DOCX_NAME,
         mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
         on_click="ignore",
         key="export-docx",
@@ -293,31 +296,33 @@ def show_export(turns: list) -> None:
 def sidebar_documents(engine: Engine):
     """Checkboxes per document; returns the Filters they make (None: no restriction)."""
     st.header("Dokumenter")
-    rows = ui.document_rows(engine.store.documents())
+    rows = sidebar.document_rows(engine.store.documents())
     if not rows:
         st.info("Indeksen har ingen dokumenter ennå.")
         return None
     all_on, all_off = st.columns(2)
     if all_on.button("Velg alle", key="docs-all", width="stretch"):
         for row in rows:
-            st.session_state[ui.doc_checkbox_key(row.file)] = True
+            st.session_state[sidebar.doc_checkbox_key(row.file)] = True
     if all_off.button("Fjern alle", key="docs-none", width="stretch"):
         for row in rows:
-            st.session_state[ui.doc_checkbox_key(row.file)] = False
+            st.session_state[sidebar.doc_checkbox_key(row.file)] = False
     selected = []
     for row in rows:
-        key = ui.doc_checkbox_key(row.file)
+        key = sidebar.doc_checkbox_key(row.file)
         st.session_state.setdefault(key, True)
         if st.checkbox(md(row.title), key=key, help=md(row.file)):
             selected.append(row.file)
-        st.markdown(ui.block(ui.escape_html(row.meta), "kilde-doc-meta"), unsafe_allow_html=True)
-    return ui.filters_for(selected, [r.file for r in rows])
+        st.markdown(
+            markup.block(markup.escape_html(row.meta), "kilde-doc-meta"), unsafe_allow_html=True
+        )
+    return sidebar.filters_for(selected, [r.file for r in rows])
 
 
 def sidebar_status(engine: Engine) -> None:
     st.header("Indeks")
-    rows = ui.index_status(engine.store.status())
-    st.markdown(ui.status_html(rows), unsafe_allow_html=True)
+    rows = sidebar.index_status(engine.store.status())
+    st.markdown(sidebar.status_html(rows), unsafe_allow_html=True)
 
 
 def sidebar_feedback(index_dir: str) -> None:
@@ -328,27 +333,27 @@ def sidebar_feedback(index_dir: str) -> None:
     )
 
 
-def sidebar_upload(args: ui.AppArgs, settings) -> None:
+def sidebar_upload(args: launch.AppArgs, settings) -> None:
     st.header("Legg til dokumenter")
     result = st.session_state.pop("upload-result", None)
     if result is not None:
         show_upload_result(result)
-    index_status = ui.index_status_of(settings.index.index_dir)
-    corpus_dir = ui.upload_corpus(args, settings, index_status)
-    mismatch = ui.corpus_mismatch(corpus_dir, index_status)
+    index_status = launch.index_status_of(settings.index.index_dir)
+    corpus_dir = launch.upload_corpus(args, settings, index_status)
+    mismatch = launch.corpus_mismatch(corpus_dir, index_status)
     if mismatch:
         st.info(md(mismatch))
         return
     nonce = st.session_state.setdefault("upload-nonce", 0)
     files = st.file_uploader(
-        f"PDF, TXT, MD eller DOCX, høyst {ui.MAX_UPLOAD_MB} MB per fil",
-        type=list(ui.UPLOAD_TYPES),
+        f"PDF, TXT, MD eller DOCX, høyst {uploads.MAX_UPLOAD_MB} MB per fil",
+        type=list(uploads.UPLOAD_TYPES),
         accept_multiple_files=True,
         key=f"upload-{nonce}",
     )
     if not files:
         return
-    checks = ui.check_uploads([(f.name, f.size) for f in files], corpus_dir)
+    checks = uploads.check_uploads([(f.name, f.size) for f in files], corpus_dir)
     for check in checks:
         if not check.ok:
             st.error(md(check.problem))
@@ -378,12 +383,12 @@ def upload(files: list, corpus_dir: Path, settings, index_status) -> None:
     from kilde.ingest.ocr import OcrOptions
 
     spec = (index_status.embedder_spec if index_status else None) or settings.index.embedder
-    size, overlap = ui.ingest_params(settings, index_status)
+    size, overlap = launch.ingest_params(settings, index_status)
     with st.status("Legger til dokumentene …", expanded=True) as status:
         st.write(md(f"Lagrer {len(files)} fil(er) i {corpus_dir} …"))
         st.write("Leser, deler opp og embedder nye tekster; det kan ta et minutt …")
         try:
-            result = ui.add_documents(
+            result = uploads.add_documents(
                 corpus_dir,
                 files,
                 lambda: ingest(
@@ -407,7 +412,7 @@ def upload(files: list, corpus_dir: Path, settings, index_status) -> None:
     st.rerun()
 
 
-def show_upload_result(result: ui.UploadResult) -> None:
+def show_upload_result(result: uploads.UploadResult) -> None:
     if result.added:
         names = ", ".join(f"«{n}»" for n in result.added)
         st.success(md(f"Lagt til: {names}. Indeksen har nå {result.documents} dokumenter."))

