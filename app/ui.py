@@ -7,6 +7,7 @@ KILDE_CONFIG, then kilde.toml and the defaults.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 import streamlit as st
 
 from kilde.answer.engine import Engine, QueryCache
+from kilde.answer.llm import streaming
 from kilde.app import ui_logic as ui
 from kilde.errors import IndexMissingError, KildeError
 from kilde.index.embedders import Embedder
@@ -73,10 +75,13 @@ def load_embedder(spec: str) -> Embedder:
 
 
 @st.cache_resource(show_spinner="Åpner indeksen …", max_entries=2)
-def load_engine(index_dir: str, config: str | None, generation: str | None) -> Engine:
+def load_engine(
+    index_dir: str, config: str | None, generation: str | None, llm: tuple = ()
+) -> Engine:
     """One Engine per index generation and server process (``generation`` keys the cache,
-    so a new ingest, here or from the command line, is picked up)."""
-    settings = ui.app_settings(ui.AppArgs(index_dir=index_dir, config=config))
+    so a new ingest, here or from the command line, is picked up). ``llm``: the LLM flags."""
+    argv = ["--index", index_dir, *(["--config", config] if config else []), *llm]
+    settings = ui.app_settings(ui.parse_app_args(argv, {}))
     status = ui.index_status_of(index_dir)
     spec = (status.embedder_spec if status else None) or settings.index.embedder
     return Engine.open(settings, embedder=QueryCache(load_embedder(spec)))
@@ -101,7 +106,8 @@ def main() -> None:
     engine = None
     try:
         status = ui.index_status_of(index_dir)
-        engine = load_engine(index_dir, args.config, status.generation if status else None)
+        generation = status.generation if status else None
+        engine = load_engine(index_dir, args.config, generation, tuple(args.llm_flags()))
     except IndexMissingError:
         st.error(
             f"Fant ingen indeks i `{index_dir}`. Bygg den med: "
@@ -143,7 +149,7 @@ def ask(engine: Engine, question: str, filters) -> None:
         st.markdown(ui.question_html(question), unsafe_allow_html=True)
     history = [t.question for t in turns]
     try:
-        with st.spinner("Leter i dokumentene …"):
+        with st.spinner("Leter i dokumentene …"), _llm_stream(engine):
             answer = engine.ask(question, history, filters)
     except KildeError as exc:
         st.error(md(str(exc)))
@@ -151,6 +157,23 @@ def ask(engine: Engine, question: str, filters) -> None:
     turn = ui.make_turn(question, answer, engine.store.documents(), engine.store.page_text)
     turns.append(turn)
     show_answer(len(turns) - 1, turn)
+
+
+def _llm_stream(engine: Engine):
+    """While the LLM answerer's reply arrives, show it raw; it is checked once complete."""
+    if engine.settings.answer.answerer != "llm":
+        return contextlib.nullcontext()
+    box = st.empty()
+    pieces: list[str] = []
+
+    def show(piece: str) -> None:
+        pieces.append(piece)
+        box.caption(
+            "Språkmodellen skriver (sitatene sjekkes når svaret er ferdig): "
+            + md("".join(pieces)[-600:])
+        )
+
+    return streaming(show)
 
 
 def show_turn(i: int, turn: ui.Turn) -> None:
@@ -161,6 +184,8 @@ def show_turn(i: int, turn: ui.Turn) -> None:
 
 def show_answer(i: int, turn: ui.Turn) -> None:
     with st.chat_message("assistant"):
+        if turn.answer.notice:
+            st.info(turn.answer.notice)
         if turn.refused:
             st.markdown(REFUSAL_TEXT)
             if turn.sources:
