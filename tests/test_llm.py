@@ -8,6 +8,7 @@ import json
 import logging
 import socket
 import time
+from pathlib import Path
 
 import pytest
 from pdfs import make_pdf
@@ -306,3 +307,35 @@ def test_llm_settings_need_a_server_and_a_model(base):
         llm_engine(base, "127.0.0.1:8000/v1")
     with pytest.raises(ConfigError, match="refusal"):
         Settings().with_values(**{"llm.refusal": "never"})
+
+
+def test_the_app_streams_the_llm_answer_and_says_when_it_fell_back(index, tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    ui_script = Path(__file__).resolve().parents[1] / "app" / "ui.py"
+    replies = iter([None, Reply(status=500)])
+
+    def script(r):
+        return next(replies) or json_reply(sentences=[cost_sentence(r)])
+
+    with ScriptedServer(script) as server:
+        config = tmp_path / "kilde.toml"
+        config.write_text(
+            f'[kilde.answer]\nanswerer = "llm"\n[kilde.llm]\nurl = "{server.url}"\n'
+            'model = "scripted"\n',
+            encoding="utf-8",
+        )
+        monkeypatch.setenv("KILDE_INDEX", str(index / "index"))
+        monkeypatch.setenv("KILDE_CONFIG", str(config))
+        at = AppTest.from_file(ui_script, default_timeout=180).run()
+        at.chat_input[0].set_value(COST).run()
+        assert not at.exception, at.exception
+        shown = " ".join(m.value for m in at.markdown)
+        assert "Vannverket kostet 42,7 millioner kroner." in shown and not at.info
+        assert server.requests[0].body["stream"] is True  # the app shows the reply as it comes
+        at.chat_input[0].set_value("Hva koster driften av vannverket i året?").run()
+        assert not at.exception, at.exception
+    assert [i.value for i in at.info] == [
+        "Språkmodellen svarte med feil (HTTP 500); kilde svarte uten den (standardsvareren)."
+    ]
+    assert "3,2 millioner kroner" in " ".join(m.value for m in at.markdown)
