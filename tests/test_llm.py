@@ -339,3 +339,18 @@ def test_the_app_streams_the_llm_answer_and_says_when_it_fell_back(index, tmp_pa
         "Språkmodellen svarte med feil (HTTP 500); kilde svarte uten den (standardsvareren)."
     ]
     assert "3,2 millioner kroner" in " ".join(m.value for m in at.markdown)
+
+
+def test_kilde_app_passes_the_llm_flags_to_the_streamlit_script():
+    from kilde.app import ui_logic as ui
+
+    flags = ["--answerer", "llm", "--llm-url", "http://127.0.0.1:9/v1", "--llm-timeout", "5"]
+    args = ui.parse_app_args(["--index", "idx", *flags], {})
+    command = ui.streamlit_command("python", Path("ui.py"), 8501, "idx", extra=args.llm_flags())
+    assert command[-6:] == [*flags[:4], "--llm-timeout", "5.0"]
+    settings = ui.app_settings(args)
+    assert (settings.answer.answerer, settings.llm.url, settings.llm.timeout) == (
+        "llm",
+        "http://127.0.0.1:9/v1",
+        5.0,
+    )
