@@ -135,17 +135,23 @@ def summarize(rows: list[dict]) -> dict:
     def share(items: list[dict], test) -> float | None:
         return round(sum(1 for r in items if test(r)) / len(items), 3) if items else None
 
+    def refused(row: dict, rule) -> bool:
+        """The product's outcome: the rule's refusal, or, when no claim verified, the
+        fallback's (the default pipeline refuses exactly when the gate does)."""
+        return rule(row["gate_refuses"], row["model_refuses"]) or (
+            not row["kept"] and row["gate_refuses"]
+        )
+
     rules = {
         name: {
-            "refusal_recall_unanswerable": share(
-                unanswerable, lambda r, f=rule: f(r["gate_refuses"], r["model_refuses"])
-            ),
-            "false_refusal_rate": share(
-                answerable, lambda r, f=rule: f(r["gate_refuses"], r["model_refuses"])
-            ),
+            "refusal_recall_unanswerable": share(unanswerable, lambda r, f=rule: refused(r, f)),
+            "false_refusal_rate": share(answerable, lambda r, f=rule: refused(r, f)),
         }
         for name, rule in RULES.items()
     }
+    rules["gate_agrees_with_model"] = share(
+        rows, lambda r: r["error"] is None and r["gate_refuses"] == r["model_refuses"]
+    )
     return {
         "questions": len(rows),
         "answerable": len(answerable),
