@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 INDEX  ?= .kilde/index
 CORPUS ?= corpus
 PORT   ?= 8501
-# llama-cpp-python compiles llama.cpp from source (about 40 min on 2 busy cores): built once,
+# llama-cpp-python compiles llama.cpp from source (65 min on 2 busy cores): built once,
 # kept here, reused by `make llm-server` and `make test` on this machine.
 LLM_WHEELS ?= $(HOME)/.cache/kilde/wheels
 LLAMA_CPP  := llama-cpp-python==0.3.36
