@@ -6,10 +6,14 @@ STAMP  := $(VENV)/.installed
 INDEX  ?= .kilde/index
 CORPUS ?= corpus
 PORT   ?= 8501
+# llama-cpp-python compiles llama.cpp from source (65 min on 2 busy cores): built once,
+# kept here, reused by `make llm-server` and `make test` on this machine.
+LLM_WHEELS ?= $(HOME)/.cache/kilde/wheels
+LLAMA_CPP  := llama-cpp-python==0.3.36
 
 PDF_CORPUS ?= eval/runs/pdf-corpus
 
-.PHONY: install run index test test-fast lint format eval eval-statements eval-norquad pdf-corpus bench clean
+.PHONY: install run index test test-fast lint format eval eval-statements eval-norquad pdf-corpus bench clean llm-server
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "kilde needs Python 3.11")'
@@ -30,7 +34,17 @@ run: index
 
 test: install
 	@scripts/system-deps
+	@# The real-LLM-server test runs only where the llama.cpp build is cached (make llm-server).
+	@if ls $(LLM_WHEELS)/llama_cpp_python-*.whl >/dev/null 2>&1; then \
+		$(MAKE) --no-print-directory llm-server; fi
 	$(BIN)/python -m pytest -q -ra
+
+llm-server: install
+	mkdir -p $(LLM_WHEELS)
+	ls $(LLM_WHEELS)/llama_cpp_python-*.whl >/dev/null 2>&1 || \
+		CMAKE_BUILD_PARALLEL_LEVEL=2 nice -n 10 $(BIN)/pip wheel --no-deps -w $(LLM_WHEELS) $(LLAMA_CPP)
+	$(BIN)/pip install -q --find-links $(LLM_WHEELS) -e '.[llm-server]'
+
 
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not slow and not browser"

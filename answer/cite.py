@@ -114,7 +114,8 @@ class Citer:
             if not verify(citation, page_text, span.start, span.end, span.text):
                 continue
             citations.append(citation)
-            sentences.append(AnswerSentence(text=citation.quote, citation=len(citations) - 1))
+            shown = squash(span.claim) if span.claim else citation.quote
+            sentences.append(AnswerSentence(text=shown, citation=len(citations) - 1))
         return sentences, citations
 
 

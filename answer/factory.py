@@ -18,6 +18,8 @@ from .baseline import BestSentenceAnswerer, NaiveCorpus
 from .cite import Citer
 from .followup import FollowupResolver
 from .gate import EvidenceGate, OpenGate
+from .llm import LlmAnswerer
+from .llm_client import ChatClient, api_key_from_env
 from .pipeline import Pipeline
 from .rules import RulesAnswerer
 
@@ -27,16 +29,43 @@ VARIANTS = ("bm25", "dense", "hybrid", "baseline")
 def build_pipeline(settings: Settings, store: Store, embedder: Embedder) -> Pipeline:
     """kilde's pipeline over ``store``, with the stages ``settings`` name."""
     idf = store.term_stats().idf_table()
-    if settings.answer.answerer != "rules":
-        raise ConfigError(f"ukjent answerer {settings.answer.answerer}; velg rules")
+    gate = EvidenceGate(idf, settings.gate, settings.answer.answer_passages)
+    answerer = RulesAnswerer(store, embedder, idf, settings.answer)
+    if settings.answer.answerer == "llm":
+        # The LLM answerer runs the gate itself: under refusal = both, a gate refusal stands
+        # only when the model agrees.
+        answerer, gate = build_llm_answerer(settings, answerer, gate), OpenGate()
+    elif settings.answer.answerer != "rules":
+        raise ConfigError(f"ukjent answerer {settings.answer.answerer}; velg rules eller llm")
     return Pipeline(
         followup=FollowupResolver(),
         retriever=make_retriever(store, embedder, settings.retrieval),
         reranker=None,  # settings.rerank.reranker == "none"; a trained reader plugs in here
-        gate=EvidenceGate(idf, settings.gate, settings.answer.answer_passages),
-        answerer=RulesAnswerer(store, embedder, idf, settings.answer),
+        gate=gate,
+        answerer=answerer,
         citer=Citer(store.page_text, store.documents(), store.line_map),
         top_k=settings.retrieval.top_k,
+    )
+
+
+def build_llm_answerer(
+    settings: Settings, fallback: RulesAnswerer, gate: EvidenceGate
+) -> LlmAnswerer:
+    """The LLM answerer of ``settings.llm``, falling back on ``fallback``."""
+    llm = settings.llm
+    if not llm.url:
+        raise ConfigError("answerer llm trenger en server: gi --llm-url http://VERT:PORT/v1")
+    if not llm.model:
+        raise ConfigError("answerer llm trenger et modellnavn: gi --llm-model NAVN")
+    client = ChatClient(llm.url, llm.model, llm.timeout, api_key_from_env(llm.api_key_env))
+    return LlmAnswerer(
+        client,
+        fallback=fallback,
+        gate=gate,
+        refusal=llm.refusal,
+        passages=settings.answer.answer_passages,
+        max_sentences=settings.answer.max_sentences,
+        max_tokens=llm.max_tokens,
     )
 
 

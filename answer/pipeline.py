@@ -80,4 +80,7 @@ class Pipeline:
             latency_ms=(time.perf_counter() - started) * 1000,
             search_query=query,
             answerer=draft.answerer,
+            # the answerer's own drops, plus spans the citer refused
+            dropped_claims=draft.dropped_claims + len(draft.spans) - len(sentences),
+            notice=draft.notice,
         )

@@ -43,4 +43,5 @@ def answer_to_dict(answer: Answer) -> dict:
         "retrieved": [retrieved_to_dict(r) for r in answer.retrieved],
         "latency_ms": round(answer.latency_ms, 3),
         "answerer": answer.answerer,
+        "dropped_claims": answer.dropped_claims,
     }

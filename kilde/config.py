@@ -84,8 +84,9 @@ class GateSettings:
 class AnswerSettings:
     answerer: str = _f(
         "rules",
-        "Writes the answer from the passages: rules (scored source sentences).",
-        choices=("rules",),
+        "Writes the answer from the passages: rules (scored source sentences) or llm (an "
+        "OpenAI-compatible server writes, every quote verified; see the llm section).",
+        choices=("rules", "llm"),
     )
     answer_passages: int = _f(5, "Top passages whose sentences may form the answer.", lo=1, hi=50)
     max_sentences: int = _f(3, "Most sentences in an extractive answer.", lo=1, hi=10)
@@ -141,6 +142,29 @@ class SourceCheckSettings:
     )
 
 
+@dataclass(frozen=True)
+class LlmSettings:
+    """The optional LLM answerer (``answer.answerer = "llm"``). Off by default: kilde must
+    work offline, and the rules answerer stays the default and the fallback."""
+
+    url: str = _f("", "Base URL of an OpenAI-compatible server, ending in /v1.")
+    model: str = _f("", "Model name sent to the server.")
+    timeout: float = _f(
+        60.0, "Seconds to wait for the server before answering with rules.", lo=1.0, hi=3600.0
+    )
+    api_key_env: str = _f(
+        "KILDE_LLM_API_KEY",
+        "Name of the environment variable that holds the API key (never the key itself).",
+    )
+    refusal: str = _f(
+        "both",
+        "When a refusal stands: both (the model and the evidence gate agree), either, gate "
+        "(only the gate decides) or model (only the model decides).",
+        choices=("both", "either", "gate", "model"),
+    )
+    max_tokens: int = _f(600, "Most tokens the model may write in one reply.", lo=16, hi=8192)
+
+
 SECTIONS: dict[str, type] = {
     "index": IndexSettings,
     "retrieval": RetrievalSettings,
@@ -148,6 +172,7 @@ SECTIONS: dict[str, type] = {
     "gate": GateSettings,
     "answer": AnswerSettings,
     "sourcecheck": SourceCheckSettings,
+    "llm": LlmSettings,
 }
 
 
@@ -159,6 +184,7 @@ class Settings:
     gate: GateSettings = field(default_factory=GateSettings)
     answer: AnswerSettings = field(default_factory=AnswerSettings)
     sourcecheck: SourceCheckSettings = field(default_factory=SourceCheckSettings)
+    llm: LlmSettings = field(default_factory=LlmSettings)
 
     @classmethod
     def describe(cls) -> dict[str, str]:

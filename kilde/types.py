@@ -122,6 +122,9 @@ class Span:
     start: int
     end: int
     text: str
+    # The sentence shown in the answer when it is not the quote itself (an LLM's own wording,
+    # whose cited quote is ``text``). Verification always compares the page with ``text``.
+    claim: str | None = None
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,8 @@ class Draft:
 
     spans: tuple[Span, ...] = ()
     answerer: str = ""
+    dropped_claims: int = 0  # sentences whose quote did not stand in the source: never shown
+    notice: str = ""  # one Norwegian line for the user (e.g. the LLM failed; rules answered)
 
 
 @dataclass(frozen=True)
@@ -152,6 +157,8 @@ class Answer:
     latency_ms: float = 0.0
     search_query: str = ""  # the question as resolved against earlier turns
     answerer: str = ""  # which answerer wrote it: "rules", "baseline", ...
+    dropped_claims: int = 0  # answer sentences dropped because their quote did not verify
+    notice: str = ""  # one Norwegian line about how the answer came about ("" when nothing)
 
 
 REFUSAL_TEXT = "Jeg fant ikke svar på dette i dokumentene."

@@ -271,9 +271,11 @@ def test_ask_json_has_exactly_the_contract_fields(built, capsys):
         "retrieved",
         "latency_ms",
         "answerer",  # added for the answering layer; the fields above keep their meaning
+        "dropped_claims",  # added with the LLM answerer: unverified sentences dropped
     }
     assert answer["question"] == QUESTION
     assert answer["refused"] is False
+    assert (answer["answerer"], answer["dropped_claims"]) == ("rules", 0)
     assert isinstance(answer["latency_ms"], int | float) and answer["latency_ms"] > 0
 
     assert answer["citations"]

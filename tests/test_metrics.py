@@ -448,6 +448,7 @@ def test_aggregate_overall():
         "answers",
         "citations",
         "refusals",
+        "claims",
         "latency_ms",
         "by_type",
     }
@@ -582,3 +583,20 @@ def test_line_accuracy_checks_the_quote_against_the_cited_file_lines():
     assert line_accuracy([right], files.get) == 1.0
     assert line_accuracy([right, short], files.get) == 0.5
     assert line_accuracy([paged], files.get) is None
+
+
+def test_dropped_claims_are_counted_against_the_claims_made():
+    shown = citation("a.pdf", Q1)
+    preds = [
+        {"answer": "x", "refused": False, "citations": [shown], "answerer": "llm",
+         "dropped_claims": 2},
+        {"answer": "y", "refused": False, "citations": [shown], "answerer": "rules",
+         "dropped_claims": 1},  # the LLM's claims all failed; rules answered
+        {"answer": "z", "refused": False, "citations": [shown, shown], "answerer": "llm"},
+    ]  # fmt: skip
+    items = [score_item(gold_item(), pred) for pred in preds]
+    claims = aggregate(items)["claims"]
+    assert claims["dropped"] == 3
+    assert claims["dropped_rate"] == pytest.approx(3 / 7)  # 3 dropped of 3 + 4 shown
+    assert claims["questions_with_dropped"] == pytest.approx(2 / 3)
+    assert claims["llm_answered"] == pytest.approx(2 / 3)
