@@ -68,7 +68,7 @@ def run_eval(
         progress=progress,
         embedder_spec=spec,
     )
-    base = Engine.open(settings.with_values(index_dir=str(index_dir)), embedder=embedder)
+    base = Engine.open(settings.with_values(index_dir=str(index_dir), store=""), embedder=embedder)
 
     out_dir.mkdir(parents=True, exist_ok=True)
     runs: dict[str, dict] = {}

