@@ -315,7 +315,7 @@ def cmd_app(args: argparse.Namespace) -> int:
         sys.executable,
         Path(__file__).with_name("ui.py"),
         port=args.port,
-        index_dir=settings.index.index_dir,
+        index_dir=settings.index.location,
         corpus_dir=args.corpus,
         config=str(args.config) if args.config else None,
     )

@@ -418,3 +418,16 @@ class PgWriter:
             "UPDATE kilde_meta SET skipped = %s, created = %s, generation = generation + 1",
             (json.dumps(list(skipped), ensure_ascii=False), time.time()),
         )
+
+
+_STATUS_STORES: dict[str, PgStore] = {}
+
+
+def status_of(url: str) -> IndexStatus | None:
+    """The store's status, None when it holds no index (for the app's every rerun: the
+    store, and its connection pool, are opened once per URL and process)."""
+    store = _STATUS_STORES.get(url)
+    if store is None:
+        store = _STATUS_STORES[url] = PgStore(url, pool=connect_pool(url, max_size=2))
+    status = store.status()
+    return status if status.embedder_id else None

