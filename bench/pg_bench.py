@@ -304,9 +304,14 @@ def bench_ingest(server, args) -> None:
         wall = time.perf_counter() - started
         embedded = [r["embedded_chunks"] for r in reports]
         files = [r["embedded_files"] for r in reports]
+        import psycopg
+
+        with psycopg.connect(url) as conn:  # after all processes: a report counts at its end
+            stored = conn.execute("SELECT count(*), count(DISTINCT chunk_id) FROM chunks")
+            total, distinct = stored.fetchone()
         print(
-            f"ingest, {workers} process(es): {wall:.1f} s wall; chunks in store "
-            f"{reports[0]['chunks']}, embedded per process {embedded} (sum {sum(embedded)}), "
+            f"ingest, {workers} process(es): {wall:.1f} s wall; chunks in store {total} "
+            f"({distinct} distinct), embedded per process {embedded} (sum {sum(embedded)}), "
             f"files per process {files}"
         )
     shutil.rmtree(corpus, ignore_errors=True)
