@@ -331,6 +331,20 @@ def bench_scale(server, args) -> None:
     rng = np.random.default_rng(7)
     words = sorted({w for p in CORPUS.glob("*.txt") for w in p.read_text().split() if w.isalpha()})
     per_file, files = 100, args.chunks // 100
+    base = None
+    if args.folder_index:  # near real chunk vectors: real data has structure, noise has none
+        from kilde.index.store import load_store
+
+        base = load_store(args.folder_index).vectors
+
+    def make_vectors(n: int) -> np.ndarray:
+        if base is None:
+            v = rng.standard_normal((n, e5.dim)).astype(np.float32)
+        else:
+            v = base[rng.integers(len(base), size=n)] + rng.normal(0, 0.03, (n, e5.dim))
+        return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
+
+    print(f"scale: vectors {'near real chunk vectors' if base is not None else 'random'}")
     PgStore(url).close()  # create the schema
     with psycopg.connect(url) as conn:
         register_vector(conn)
@@ -342,8 +356,7 @@ def bench_scale(server, args) -> None:
         for f in range(files):
             name = f"syn{f:05d}.txt"
             texts = [" ".join(rng.choice(words, 60)) for _ in range(per_file)]
-            vectors = rng.standard_normal((per_file, e5.dim)).astype(np.float32)
-            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+            vectors = make_vectors(per_file)
             chunks = [
                 Chunk(f"{name}:0:{i}", name, name, None, None, 0, len(t), t)
                 for i, t in enumerate(texts)
@@ -363,8 +376,31 @@ def bench_scale(server, args) -> None:
         f"{files * per_file / wall:.0f} chunks/s (no embedding; HNSW + GIN + terms kept live)"
     )
     store = PgStore(url)
-    queries = rng.standard_normal((args.queries, e5.dim)).astype(np.float32)
-    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    queries = make_vectors(args.queries)
+    with store.pool.connection() as conn:
+        exact_ids = []
+        for q in queries:
+            with conn.transaction():
+                conn.execute("SET LOCAL enable_indexscan = off")
+                rows = conn.execute(
+                    "SELECT chunk_id FROM chunks ORDER BY embedding <=> %s LIMIT 10", (q,)
+                ).fetchall()
+            exact_ids.append({r[0] for r in rows})
+        for ef in (40, 100, 200, 400):
+            took, hits = [], []
+            for q, exact in zip(queries, exact_ids, strict=True):
+                started = time.perf_counter()
+                with conn.transaction():
+                    conn.execute(f"SET LOCAL hnsw.ef_search = {ef}")
+                    rows = conn.execute(
+                        "SELECT chunk_id FROM chunks ORDER BY embedding <=> %s LIMIT 10", (q,)
+                    ).fetchall()
+                took.append((time.perf_counter() - started) * 1000)
+                hits.append(len({r[0] for r in rows} & exact) / 10)
+            print(
+                f"scale: HNSW ef_search {ef}: recall@10 {statistics.mean(hits):.3f}, "
+                f"p50 {pct(took, 50):.1f} ms, p95 {pct(took, 95):.1f} ms"
+            )
     times, recalls = [], []
     for q in queries:
         started = time.perf_counter()
