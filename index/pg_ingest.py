@@ -29,7 +29,7 @@ from kilde.ingest.readers import iter_sources
 
 from .build import IngestReport, embed_chunks, read_entry, sha256_file
 from .embedders import Embedder
-from .pg_schema import LOCK_PLAN, migrate, redact
+from .pg_schema import LOCK_PLAN, migrate, one_line, redact
 from .pg_store import PgWriter
 
 
@@ -50,7 +50,13 @@ def ingest_pg(
     embedder_spec: str | None = None,
 ) -> None:
     try:
-        with psycopg.connect(url, connect_timeout=10) as conn:
+        connection = psycopg.connect(url, connect_timeout=10)
+    except psycopg.OperationalError as exc:
+        raise KildeError(
+            f"fikk ikke kontakt med PostgreSQL på {redact(url)}: {one_line(exc)}"
+        ) from exc
+    try:
+        with connection as conn:
             conn.autocommit = True
             migrate(conn)
             conn.autocommit = False
@@ -61,7 +67,7 @@ def ingest_pg(
             _run(conn, corpus_dir, embedder, params, report, progress, embedder_spec)
     except psycopg.OperationalError as exc:
         raise KildeError(
-            f"mistet forbindelsen til PostgreSQL på {redact(url)} ({str(exc).strip()}); "
+            f"mistet forbindelsen til PostgreSQL på {redact(url)} ({one_line(exc)}); "
             "filene som ble ferdige er lagret, kjør innlesingen på nytt for resten"
         ) from exc
 

