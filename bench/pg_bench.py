@@ -377,7 +377,10 @@ def bench_scale(server, args) -> None:
     )
     store = PgStore(url)
     queries = make_vectors(args.queries)
-    with store.pool.connection() as conn:
+    # Autocommit, so that each transaction() below is a real transaction and its SET LOCAL
+    # ends with it (inside an open transaction it would be a savepoint, and stay set).
+    with psycopg.connect(url, autocommit=True) as conn:
+        register_vector(conn)
         exact_ids = []
         for q in queries:
             with conn.transaction():
