@@ -88,6 +88,8 @@ def filter_sql(filters: Filters | None) -> tuple[str, dict]:
 class PgStore:
     """Implements ``Store`` over a PostgreSQL database."""
 
+    ef_search_floor = 40  # pgvector's default; HNSW's search list is at least k long
+
     def __init__(self, url: str, pool: ConnectionPool | None = None, lexical: str = "bm25"):
         if lexical not in ("bm25", "ts_rank_cd"):
             raise ValueError(lexical)
@@ -176,7 +178,8 @@ class PgStore:
         with self.pool.connection() as conn, conn.transaction():
             # HNSW returns at most ef_search rows. A filtered search is exact: the planner
             # would otherwise filter HNSW's candidates after the fact and miss some.
-            conn.execute(f"SET LOCAL hnsw.ef_search = {min(max(int(k), 40), 1000)}")
+            ef = min(max(int(k), self.ef_search_floor), 1000)
+            conn.execute(f"SET LOCAL hnsw.ef_search = {ef}")
             if where:
                 conn.execute("SET LOCAL enable_indexscan = off")
             rows = conn.execute(sql, params).fetchall()
