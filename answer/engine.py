@@ -46,7 +46,7 @@ class Engine:
     ) -> Engine:
         """Open the store at ``settings.index.index_dir``. Without an explicit embedder, load
         the one the index was built with; with one, insist that it matches."""
-        store = open_store(settings.index.index_dir)
+        store = open_store(settings.index.location)
         if embedder is None:
             spec = embedder_spec or store.embedder_spec or settings.index.embedder
             embedder = load_embedder(spec)
@@ -54,7 +54,7 @@ class Engine:
             embedder = QueryCache(embedder)
         if embedder.id != store.embedder_id:
             raise IndexMismatchError(
-                f"indeksen i {settings.index.index_dir} er bygd med {store.embedder_id}, ikke "
+                f"indeksen i {store.status().location} er bygd med {store.embedder_id}, ikke "
                 f"{embedder.id}; bygg den på nytt med {embedder.id} "
                 f"(kilde ingest CORPUS --index NY_MAPPE --embedder ...) eller spør med "
                 "embedderen indeksen ble bygd med"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -96,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gold", type=Path, required=True, help="gold JSONL file")
     p.add_argument("--corpus", help="corpus folder (default: corpus)")
     p.add_argument("--index", help="index folder (default: <out>/index)")
+    _store_option(p)
     p.add_argument(
         "--out", type=Path, required=True, help="folder for predictions, metrics, report"
     )
@@ -146,11 +148,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--corpus", help="corpus folder for uploads (default: corpus)")
     _llm_options(p)
     p.set_defaults(func=cmd_app)
+
+    p = sub.add_parser("serve", help="HTTP JSON API for many users (OpenAPI docs at /docs)")
+    _common(p)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=1, help="worker processes")
+    p.add_argument("--corpus", help="corpus folder for POST /documents (default: corpus)")
+    p.set_defaults(func=cmd_serve)
     return parser
 
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--index", help="index folder (default: .kilde/index)")
+    _store_option(p)
+
+
+def _store_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--store",
+        help="a PostgreSQL store, postgresql://user@host:port/db (default: KILDE_STORE, "
+        "else the --index folder)",
+    )
 
 
 def _retrieval(p: argparse.ArgumentParser) -> None:
@@ -207,6 +226,7 @@ def _set_option(p: argparse.ArgumentParser) -> None:
 def _settings(args: argparse.Namespace, **extra) -> Settings:
     values = {
         "index_dir": getattr(args, "index", None),
+        "store": getattr(args, "store", None) or os.environ.get("KILDE_STORE") or None,
         "top_k": getattr(args, "top_k", None),
         "retriever": getattr(args, "retriever", None),
         **_llm_values(args),
@@ -248,7 +268,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     spec = args.embedder or settings.index.embedder
     report = ingest(
         Path(settings.index.corpus_dir),
-        Path(settings.index.index_dir),
+        settings.index.location,
         load_embedder(spec),
         ChunkingParams.from_settings(settings.index),
         progress=not args.quiet,
@@ -377,7 +397,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         out_dir=args.out,
         settings=settings,
         variants=variants,
-        index_dir=Path(args.index) if args.index else None,
+        index_dir=args.store or (Path(args.index) if args.index else None),
         compare=args.compare,
         limit=args.limit,
         embedder_spec=args.embedder,
@@ -461,7 +481,7 @@ def cmd_app(args: argparse.Namespace) -> int:
         sys.executable,
         Path(__file__).with_name("ui.py"),
         port=args.port,
-        index_dir=settings.index.index_dir,
+        index_dir=settings.index.location,
         corpus_dir=args.corpus,
         config=str(args.config) if args.config else None,
         extra=AppArgs(
@@ -474,6 +494,15 @@ def cmd_app(args: argparse.Namespace) -> int:
     print(f"kilde: starter chatten på http://localhost:{args.port}", file=sys.stderr, flush=True)
     os.execv(sys.executable, command)
     return 0  # not reached
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from kilde.app.serve import run_server
+
+    settings = _settings(args, corpus_dir=args.corpus)
+    if not 0 < args.port < 65536:
+        raise KildeError(f"--port {args.port} is not a port number; give 1-65535")
+    return run_server(settings, args.config, args.host, args.port, args.workers)
 
 
 if __name__ == "__main__":

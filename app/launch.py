@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from kilde.config import Settings, load_settings
 from kilde.index.interface import IndexStatus
+from kilde.index.pg_schema import is_pg_url
 from kilde.index.store import read_status
 
 if TYPE_CHECKING:
@@ -113,7 +114,7 @@ def streamlit_command(
         "minimal",
         "--",
         "--index",
-        str(Path(index_dir).resolve()),
+        index_dir if is_pg_url(index_dir) else str(Path(index_dir).resolve()),
     ]
     if corpus_dir:
         command += ["--corpus", str(Path(corpus_dir).resolve())]
@@ -125,6 +126,10 @@ def streamlit_command(
 def index_status_of(index_dir: str | Path) -> IndexStatus | None:
     """The live index's status (its generation changes whenever an ingest publishes), or
     None when there is no index."""
+    if is_pg_url(index_dir):  # a PostgreSQL store (the app was started with --store)
+        from kilde.index.pg_store import status_of
+
+        return status_of(str(index_dir))
     return read_status(Path(index_dir))
 
 

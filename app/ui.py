@@ -417,7 +417,7 @@ def upload(files: list, corpus_dir: Path, settings, index_status) -> None:
                 files,
                 lambda: ingest(
                     corpus_dir,
-                    Path(settings.index.index_dir),
+                    settings.index.index_dir,  # a folder, or a PostgreSQL URL
                     load_embedder(spec),
                     ChunkingParams(size, overlap),
                     progress=False,

@@ -84,7 +84,7 @@ def run_eval(
         embedder_spec=spec,
         ocr=OcrOptions.from_settings(settings.index),
     )
-    base = Engine.open(settings.with_values(index_dir=str(index_dir)), embedder=embedder)
+    base = Engine.open(settings.with_values(index_dir=str(index_dir), store=""), embedder=embedder)
 
     out_dir.mkdir(parents=True, exist_ok=True)
     runs: dict[str, dict] = {}

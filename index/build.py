@@ -26,6 +26,7 @@ from kilde.ingest.readers import iter_sources, read_source
 from kilde.types import Chunk, DocInfo, Page
 
 from .embedders import Embedder
+from .pg_schema import is_pg_url, redact
 from .store import FolderStore, FolderWriter, load_store
 
 EMBED_BATCH = 16
@@ -87,6 +88,7 @@ def ingest(
     ``ocr`` says how scanned PDF pages are read (default: OCR with Norwegian, auto).
     """
     started = time.perf_counter()
+    location = str(index_dir)
     corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
     if not corpus_dir.is_dir():
         raise KildeError(f"dokumentmappen {corpus_dir} finnes ikke; oppgi en mappe med dokumenter")
@@ -100,6 +102,13 @@ def ingest(
             f"bruker {fitted.chunk_size} tokens"
         )
         params = fitted
+    if is_pg_url(location):  # a PostgreSQL store: claimed, per-file transactions
+        from .pg_ingest import ingest_pg
+
+        report.index_dir = redact(location)
+        ingest_pg(corpus_dir, location, embedder, params, report, progress, embedder_spec)
+        report.seconds = time.perf_counter() - started
+        return report
     index_dir.mkdir(parents=True, exist_ok=True)
     with _lock(index_dir):
         previous = _reusable(index_dir, embedder, params, report)
@@ -196,7 +205,7 @@ def _read_one(
     ):
         return _reuse(previous, rel, catalog, report)
     try:
-        source = read_source(path, rel, page_ocr)
+        return read_entry(path, rel, catalog, chunker, sha, report, page_ocr)
     except SkipFile as exc:
         message = str(exc)
         report.skip_codes[rel] = exc.code
@@ -206,6 +215,20 @@ def _read_one(
             return _reuse(previous, rel, catalog, report)
         report.skipped.append(message)
         return None
+
+
+def read_entry(
+    path: Path,
+    rel: str,
+    catalog: dict,
+    chunker: Chunker,
+    sha: str,
+    report: IngestReport,
+    page_ocr: PageOcr | None = None,
+) -> _FileEntry | None:
+    """Read and chunk one file (not yet embedded); None when it holds no text. Raises
+    SkipFile when it cannot be read. Scanned PDF pages are OCR'd through ``page_ocr``."""
+    source = read_source(path, rel, page_ocr)
     report.warnings.extend(source.warnings)
     doc = doc_info(rel, source, catalog, sha)
     chunks = chunker.chunk_pages(source.pages, doc.title)
@@ -262,15 +285,21 @@ def _embed_missing(
     started = time.perf_counter()
     with tqdm(total=total, desc="Embedder", unit="bit", disable=not progress or not total) as bar:
         for entry in todo:
-            parts = []
-            for at in range(0, len(entry.chunks), EMBED_BATCH):
-                batch = [params.index_text(c) for c in entry.chunks[at : at + EMBED_BATCH]]
-                parts.append(embedder.embed_passages(batch))
-                bar.update(len(batch))
-            entry.vectors = np.concatenate(parts).astype(np.float32)
+            entry.vectors = embed_chunks(entry.chunks, embedder, params, bar)
             report.embedded_files += 1
             report.embedded_chunks += len(entry.chunks)
     report.embed_seconds = time.perf_counter() - started
+
+
+def embed_chunks(
+    chunks: list[Chunk], embedder: Embedder, params: ChunkingParams, bar: tqdm
+) -> np.ndarray:
+    parts = []
+    for at in range(0, len(chunks), EMBED_BATCH):
+        batch = [params.index_text(c) for c in chunks[at : at + EMBED_BATCH]]
+        parts.append(embedder.embed_passages(batch))
+        bar.update(len(batch))
+    return np.concatenate(parts).astype(np.float32)
 
 
 @contextmanager

@@ -29,7 +29,8 @@ from kilde.text import analyze
 from kilde.types import Chunk, DocInfo, Filters, Page
 
 from .dense import DenseIndex
-from .interface import IndexStatus, ScoredIds, TermStats
+from .interface import IndexStatus, ScoredIds, Store, TermStats
+from .pg_schema import is_pg_url
 from .sparse import Bm25Index
 
 FORMAT_VERSION = 1
@@ -183,7 +184,7 @@ def load_store(index_dir: Path, embedder_id: str | None = None) -> FolderStore:
             f"--embedder ...) eller bruk en ny --index-mappe"
         )
     chunks = [Chunk(**row) for row in _read_jsonl(gen / "chunks.jsonl")]
-    pages = [Page(**row) for row in _read_jsonl(gen / "pages.jsonl")]
+    pages = [_page(row) for row in _read_jsonl(gen / "pages.jsonl")]
     vectors = np.load(gen / "vectors.npy")
     return FolderStore(
         folder=gen,
@@ -257,6 +258,12 @@ def _write_jsonl(path: Path, rows) -> None:
     with open(path, "w", encoding="utf-8") as handle:
         for row in rows:
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def _page(row: dict) -> Page:
+    """A stored page; JSON gives its line map as lists, the type holds tuples."""
+    line_map = tuple(tuple(pair) for pair in row.get("line_map", ()))
+    return Page(**{**row, "line_map": line_map})
 
 
 def _read_jsonl(path: Path) -> list[dict]:
@@ -370,6 +377,10 @@ def read_status(index_dir: Path) -> IndexStatus | None:
     )
 
 
-def open_store(location: str | Path, embedder_id: str | None = None) -> FolderStore:
-    """The store at ``location``: today a folder (a PostgreSQL URL is the next kind)."""
+def open_store(location: str | Path, embedder_id: str | None = None) -> Store:
+    """The store at ``location``: a folder, or a ``postgresql://`` URL."""
+    if is_pg_url(location):
+        from .pg_store import open_pg_store  # psycopg is loaded only for a PostgreSQL store
+
+        return open_pg_store(str(location), embedder_id)
     return load_store(Path(location), embedder_id)

