@@ -7,7 +7,7 @@ INDEX  ?= .kilde/index
 CORPUS ?= corpus
 PORT   ?= 8501
 
-.PHONY: install run index test test-fast lint format eval eval-norquad bench clean
+.PHONY: install run index test test-fast lint format eval eval-norquad bench clean train-reader eval-reader
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "kilde needs Python 3.11")'
@@ -48,6 +48,16 @@ eval-norquad: install
 bench: install
 	$(BIN)/python bench/ingest_bench.py
 	$(BIN)/python bench/query_bench.py
+
+# The shipped reader (models/reader/): CPU with 1 thread takes about an hour on a shared
+# 2-core machine; CUDA is used when present. The fp32 weights stay in .kilde/reader/.
+train-reader: install
+	$(BIN)/python -m kilde.reader.train --out models/reader --context none --steps 400 \
+		--dev-limit 200 --save-torch .kilde/reader/fp32.pt
+
+eval-reader: install
+	$(BIN)/python -m kilde.reader.evaluate --reader models/reader --torch .kilde/reader/fp32.pt \
+		--out models/reader/validation.json
 
 clean:
 	rm -rf $(VENV) .kilde eval/runs .pytest_cache

@@ -27,3 +27,7 @@ class ModelNotFoundError(KildeError):
 
 class SkipFile(KildeError):
     """A source file cannot be read; ingest names it and goes on with the rest."""
+
+
+class ReaderModelError(KildeError):
+    """The reader's model files are missing or damaged."""
