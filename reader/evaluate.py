@@ -21,7 +21,7 @@ import numpy as np
 from tqdm import tqdm
 
 from kilde.index.sparse import analyze
-from kilde.reader.data import WITH_PREVIOUS, ReaderItem, norquad_items
+from kilde.reader.data import WITH_PREVIOUS, ReaderItem, in_domain_items, norquad_items
 from kilde.reader.scoring import Scorer, evaluate
 
 
@@ -83,15 +83,23 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--torch", default="", help="fp32 checkpoint from train --save-torch")
     p.add_argument("--out", default="", help="write the figures here as JSON")
     p.add_argument("--skip", nargs="*", default=[], help="systems to leave out")
+    p.add_argument(
+        "--in-domain",
+        nargs="*",
+        default=[],
+        help="gold-format JSONL the reader "
+        "never trained on: also scored (12 candidates each, as in training)",
+    )
+    p.add_argument("--corpus", default="corpus", help="corpus of the --in-domain items")
     args = p.parse_args(argv)
     path = Path(args.validation)
     WITH_PREVIOUS["on"] = False
-    plain = norquad_items(path, max_candidates=None)
+    plain = norquad_items(path, max_candidates=None)[: args.limit or None]
     reader_folder = Path(args.reader)
     head = reader_folder / "head.json"
     context = json.loads(head.read_text()).get("context", "previous") if head.exists() else ""
     WITH_PREVIOUS["on"] = context == "previous"
-    with_context = norquad_items(path, max_candidates=None)
+    with_context = norquad_items(path, max_candidates=None)[: args.limit or None]
     results: dict[str, dict[str, float]] = {}
     systems = {
         "lexical": lambda: (lexical_scorer(plain), plain),
@@ -105,6 +113,18 @@ def main(argv: list[str] | None = None) -> None:
         scorer, items = make()
         results[name] = evaluate(_progress(scorer, name, len(items)), items)
         print(name, json.dumps(results[name]), flush=True)
+    if args.in_domain:
+        files = [Path(f) for f in args.in_domain]
+        WITH_PREVIOUS["on"] = False
+        plain_kd = in_domain_items(files, Path(args.corpus))
+        WITH_PREVIOUS["on"] = context == "previous"
+        kd = in_domain_items(files, Path(args.corpus))
+        for name, scorer, items in [
+            ("in_domain_lexical", lexical_scorer(plain_kd), plain_kd),
+            ("in_domain_reader_q4", _reader(reader_folder), kd),
+        ]:
+            results[name] = evaluate(_progress(scorer, name, len(items)), items)
+            print(name, json.dumps(results[name]), flush=True)
     if args.out:
         Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
 
