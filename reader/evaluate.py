@@ -83,6 +83,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--torch", default="", help="fp32 checkpoint from train --save-torch")
     p.add_argument("--out", default="", help="write the figures here as JSON")
     p.add_argument("--skip", nargs="*", default=[], help="systems to leave out")
+    p.add_argument("--limit", type=int, default=0, help="score only the first N questions")
     p.add_argument(
         "--in-domain",
         nargs="*",

@@ -19,7 +19,7 @@ import torch
 from tqdm import tqdm
 
 from kilde.reader.data import WITH_PREVIOUS, ReaderItem, in_domain_items, is_dev, norquad_items
-from kilde.reader.e5format import E5File, read_e5, write_e5
+from kilde.reader.e5format import E5File, dequantize_q4, quantize_q4, read_e5, write_e5
 from kilde.reader.export import export_reader
 from kilde.reader.model import E5Encoder
 from kilde.reader.scoring import ReaderNet, evaluate, listwise_loss, torch_scorer
@@ -104,50 +104,42 @@ def train(args: argparse.Namespace) -> dict:
         for part in frozen:
             part.requires_grad_(False)
         net.encoder.token_type.requires_grad_(False)
-    heads = [
-        p for n, p in net.named_parameters() if n.startswith(("candidate_head", "no_answer_head"))
+    if args.resume:
+        net.load_state_dict(torch.load(args.resume, map_location=device))
+    groups = [
+        {"params": _trainable(net, "encoder"), "lr": args.lr},
+        {"params": _trainable(net, "candidate_head", "no_answer_head"), "lr": args.head_lr},
     ]
-    body = [p for n, p in net.named_parameters() if p.requires_grad and n.startswith("encoder")]
-    opt = torch.optim.AdamW(
-        [{"params": body, "lr": args.lr}, {"params": heads, "lr": args.head_lr}], weight_decay=0.01
+    losses, seen_candidates, seconds = _run(net, tok, train_items, rng, args, args.steps, groups)
+    # Q4 rounding wipes out most of fine-tuning's small weight changes (measured: dev top-1
+    # 0.67 -> 0.28). So snap the matrices to their 4-bit values, freeze them, and train what
+    # the file keeps in fp32 (biases, LayerNorms) and the heads on top of the 4-bit matrices.
+    snap_to_q4(net)
+    for name, param in net.encoder.named_parameters():
+        trainable_layer = (
+            name.startswith("layers.") and int(name.split(".")[1]) >= args.frozen_layers
+        )
+        param.requires_grad_(trainable_layer and (not name.endswith(".weight") or "ln." in name))
+    groups = [
+        {"params": _trainable(net, "encoder"), "lr": args.recover_lr},
+        {"params": _trainable(net, "candidate_head", "no_answer_head"), "lr": args.head_lr},
+    ]
+    rec_losses, rec_seen, rec_seconds = _run(
+        net, tok, train_items, rng, args, args.recover_steps, groups
     )
     steps = args.steps
-    warmup = max(1, steps // 20)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min((s + 1) / warmup, max(0.0, (steps - s) / max(1, steps - warmup)))
-    )
-    order: list[ReaderItem] = []
-    losses: list[float] = []
-    seen_candidates = 0
-    start = time.time()
-    net.train()
-    for step in tqdm(range(steps), desc="training reader", mininterval=10):
-        if len(order) < args.batch:
-            extra = list(train_items)
-            rng.shuffle(extra)
-            order += extra
-        batch, order = order[: args.batch], order[args.batch :]
-        logits = net.item_logits(tok, batch, args.max_tokens)
-        loss = torch.stack(
-            [listwise_loss(lg, it) for lg, it in zip(logits, batch, strict=True)]
-        ).mean()
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-        opt.step()
-        sched.step()
-        losses.append(loss.item())
-        seen_candidates += sum(len(i.candidates) + 1 for i in batch)
-        if (step + 1) % max(1, steps // 10) == 0:
-            recent = losses[-max(1, steps // 10) :]
-            print(f"step {step + 1}: loss {sum(recent) / len(recent):.3f}", flush=True)
-    seconds = time.time() - start
     report = {
         "steps": steps,
         "seconds": round(seconds, 1),
-        "sequences_per_second": round(seen_candidates / seconds, 2),
-        "loss_first": round(sum(losses[: max(1, steps // 10)]) / max(1, steps // 10), 4),
-        "loss_last": round(sum(losses[-max(1, steps // 10) :]) / max(1, steps // 10), 4),
+        "sequences_per_second": round(
+            (seen_candidates + rec_seen) / max(seconds + rec_seconds, 1e-9), 2
+        ),
+        "loss_first": _mean(losses[: max(1, steps // 10)]),
+        "loss_last": _mean(losses[-max(1, steps // 10) :]),
+        "recover_steps": args.recover_steps,
+        "recover_seconds": round(rec_seconds, 1),
+        "recover_loss_first": _mean(rec_losses[: max(1, args.recover_steps // 10)]),
+        "recover_loss_last": _mean(rec_losses[-max(1, args.recover_steps // 10) :]),
         "device": device,
         "args": vars(args),
     }
@@ -172,6 +164,69 @@ def train(args: argparse.Namespace) -> dict:
     (out / "training.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     print(json.dumps({k: v for k, v in report.items() if k != "args"}, indent=2))
     return report
+
+
+def _trainable(net: ReaderNet, *prefixes: str) -> list[torch.nn.Parameter]:
+    return [p for n, p in net.named_parameters() if p.requires_grad and n.startswith(prefixes)]
+
+
+def _mean(values: list[float]) -> float:
+    return round(sum(values) / len(values), 4) if values else float("nan")
+
+
+def snap_to_q4(net: ReaderNet) -> None:
+    """Replace every weight matrix the file stores in 4 bits with its 4-bit value."""
+    with torch.no_grad():
+        for name, param in net.encoder.named_parameters():
+            if name.startswith("layers.") and name.endswith(".weight") and param.dim() == 2:
+                values = param.detach().cpu().numpy()
+                snapped = dequantize_q4(quantize_q4(values), values.size).reshape(values.shape)
+                param.copy_(torch.from_numpy(snapped))
+
+
+def _run(
+    net: ReaderNet,
+    tok: Tokenizer,
+    items: list[ReaderItem],
+    rng: random.Random,
+    args: argparse.Namespace,
+    steps: int,
+    groups: list[dict],
+) -> tuple[list[float], int, float]:
+    """``steps`` optimizer steps; returns the losses, sequences seen and seconds taken."""
+    losses: list[float] = []
+    seen = 0
+    start = time.time()
+    if not steps:
+        return losses, seen, 0.0
+    opt = torch.optim.AdamW(groups, weight_decay=0.01)
+    warmup = max(1, steps // 20)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min((s + 1) / warmup, max(0.0, (steps - s) / max(1, steps - warmup)))
+    )
+    order: list[ReaderItem] = []
+    net.train()
+    for step in tqdm(range(steps), desc="training reader", mininterval=10):
+        if len(order) < args.batch:
+            extra = list(items)
+            rng.shuffle(extra)
+            order += extra
+        batch, order = order[: args.batch], order[args.batch :]
+        logits = net.item_logits(tok, batch, args.max_tokens)
+        loss = torch.stack(
+            [listwise_loss(lg, it) for lg, it in zip(logits, batch, strict=True)]
+        ).mean()
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        losses.append(loss.item())
+        seen += sum(len(i.candidates) + 1 for i in batch)
+        if (step + 1) % max(1, steps // 10) == 0:
+            recent = losses[-max(1, steps // 10) :]
+            print(f"step {step + 1}: loss {sum(recent) / len(recent):.3f}", flush=True)
+    return losses, seen, time.time() - start
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -201,6 +256,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="whether a candidate carries its previous sentence",
     )
     p.add_argument("--frozen-layers", type=int, default=2, help="lowest layers left as they are")
+    p.add_argument(
+        "--recover-steps",
+        type=int,
+        default=150,
+        help="steps on top of the 4-bit matrices (biases, LayerNorms, heads)",
+    )
+    p.add_argument("--recover-lr", type=float, default=3e-4)
+    p.add_argument("--resume", default="", help="start from weights saved by --save-torch")
     p.add_argument("--seed", type=int, default=0)
     return p.parse_args(argv)
 
