@@ -212,6 +212,7 @@ def test_training_runs_end_to_end_and_loss_falls(tmp_path):
         "--train-data", str(data), "--layers", "2", "--frozen-layers", "0", "--keep-first", "300",
         "--steps", "12", "--batch", "6", "--max-candidates", "4", "--lr", "3e-4",
         "--head-lr", "2e-2", "--in-domain-repeat", "1", "--no-answer-share", "0",
+        "--recover-steps", "3",
     ])  # fmt: skip
     report = json.loads((out / "training.json").read_text())
     assert report["loss_last"] < report["loss_first"]
