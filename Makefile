@@ -13,7 +13,7 @@ LLAMA_CPP  := llama-cpp-python==0.3.36
 
 PDF_CORPUS ?= eval/runs/pdf-corpus
 
-.PHONY: install run index test test-fast lint format eval eval-statements eval-norquad pdf-corpus bench clean llm-server
+.PHONY: install run index test test-fast lint format eval eval-statements eval-norquad pdf-corpus bench clean llm-server train-reader eval-reader
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "kilde needs Python 3.11")'
@@ -77,6 +77,16 @@ bench: install
 	$(BIN)/python bench/ingest_bench.py
 	$(BIN)/python bench/query_bench.py
 	$(BIN)/python bench/ocr_bench.py
+
+# The shipped reader (models/reader/): CPU with 1 thread takes about an hour on a shared
+# 2-core machine; CUDA is used when present. The fp32 weights stay in .kilde/reader/.
+train-reader: install
+	$(BIN)/python -m kilde.reader.train --out models/reader --context none --steps 400 \
+		--dev-limit 200 --save-torch .kilde/reader/fp32.pt
+
+eval-reader: install
+	$(BIN)/python -m kilde.reader.evaluate --reader models/reader --torch .kilde/reader/fp32.pt \
+		--out models/reader/validation.json
 
 clean:
 	rm -rf $(VENV) .kilde eval/runs .pytest_cache

