@@ -21,6 +21,7 @@ from .gate import EvidenceGate, OpenGate
 from .llm import LlmAnswerer
 from .llm_client import ChatClient, api_key_from_env
 from .pipeline import Pipeline
+from .reader import ReaderAnswerer
 from .rules import RulesAnswerer
 
 VARIANTS = ("bm25", "dense", "hybrid", "baseline")
@@ -35,8 +36,12 @@ def build_pipeline(settings: Settings, store: Store, embedder: Embedder) -> Pipe
         # The LLM answerer runs the gate itself: under refusal = both, a gate refusal stands
         # only when the model agrees.
         answerer, gate = build_llm_answerer(settings, answerer, gate), OpenGate()
+    elif settings.answer.answerer == "reader":
+        answerer = ReaderAnswerer.load(settings.answer)
     elif settings.answer.answerer != "rules":
-        raise ConfigError(f"ukjent answerer {settings.answer.answerer}; velg rules eller llm")
+        raise ConfigError(
+            f"ukjent answerer {settings.answer.answerer}; velg rules, reader eller llm"
+        )
     return Pipeline(
         followup=FollowupResolver(),
         retriever=make_retriever(store, embedder, settings.retrieval),

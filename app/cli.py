@@ -194,9 +194,9 @@ def _retrieval(p: argparse.ArgumentParser) -> None:
 def _llm_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--answerer",
-        choices=("rules", "llm"),
-        help="who writes the answer: rules (default) or llm (an OpenAI-compatible server; "
-        f"the API key comes from ${LlmSettings().api_key_env})",
+        choices=("rules", "reader", "llm"),
+        help="who writes the answer: rules (default), reader (kilde's trained reader) or llm "
+        f"(an OpenAI-compatible server; the API key comes from ${LlmSettings().api_key_env})",
     )
     p.add_argument("--llm-url", help="the LLM server's base URL, ending in /v1")
     p.add_argument("--llm-model", help="model name on the LLM server")

@@ -95,9 +95,19 @@ class GateSettings:
 class AnswerSettings:
     answerer: str = _f(
         "rules",
-        "Writes the answer from the passages: rules (scored source sentences) or llm (an "
-        "OpenAI-compatible server writes, every quote verified; see the llm section).",
-        choices=("rules", "llm"),
+        "Writes the answer from the passages: rules (scored source sentences), reader (kilde's "
+        "trained reader picks the sentences; models/reader) or llm (an OpenAI-compatible "
+        "server writes, every quote verified; see the llm section).",
+        choices=("rules", "reader", "llm"),
+    )
+    reader_model: str = _f(
+        "models/reader", "Reader: folder of the trained reader (encoder.bin, head.json)."
+    )
+    reader_margin: float = _f(
+        1.0,
+        "Reader: a further sentence must score within this margin of the best.",
+        lo=0.0,
+        hi=100.0,
     )
     answer_passages: int = _f(5, "Top passages whose sentences may form the answer.", lo=1, hi=50)
     max_sentences: int = _f(3, "Most sentences in an extractive answer.", lo=1, hi=10)

@@ -20,7 +20,7 @@ from kilde.answer.gate import EvidenceGate
 from kilde.answer.pipeline import Pipeline
 from kilde.answer.rules import RulesAnswerer
 from kilde.config import GateSettings, Settings, load_settings
-from kilde.errors import ConfigError, UsageError
+from kilde.errors import ConfigError, ReaderModelError, UsageError
 from kilde.index.build import ingest
 from kilde.index.retrieval import Bm25Retriever, DenseRetriever, HybridRetriever
 from kilde.ingest.chunk import ChunkingParams
@@ -207,3 +207,20 @@ def test_tune_sweeps_answer_settings_on_a_split(engine, tmp_path, capsys):
     lines = capsys.readouterr().out.strip().splitlines()
     assert [line.split()[0] for line in lines] == ["w_passage=0.0", "w_passage=1.0"]
     assert all("accuracy 1.000" in line for line in lines)
+
+
+def test_the_reader_answerer_reads_the_passages_and_cites_what_it_picks(engine, tmp_path):
+    """answerer = reader: kilde's shipped model scores the top passages' sentences; what it
+    picks is cited and verified like any answer, and a missing model is one line."""
+    reader = engine.with_settings(engine.settings.with_values(answerer="reader"))
+    answer = reader.ask(COST_QUESTION)
+    assert answer.answerer == "reader"
+    for sentence in answer.sentences:
+        citation = answer.citations[sentence.citation]
+        page_text = engine.store.page_text(citation.file, citation.page)
+        assert " ".join(citation.quote.split()) in " ".join(page_text.split())
+    assert answer.refused or answer.citations[0].file == "storli.pdf"
+    missing = engine.settings.with_values(answerer="reader", reader_model=str(tmp_path / "x"))
+    with pytest.raises(ReaderModelError) as caught:
+        engine.with_settings(missing)
+    assert "\n" not in str(caught.value) and "make train-reader" in str(caught.value)
