@@ -108,6 +108,8 @@ class SourceChecker:
     documents: Mapping[str, DocInfo]
     idf: Mapping[str, float]
     settings: SourceCheckSettings = field(default_factory=SourceCheckSettings)
+    # The page's map back to the file's lines, so text citations name the lines an editor shows.
+    line_map: Callable[[str, int | None], tuple] = lambda file, page: ()
 
     @classmethod
     def from_engine(cls, engine, settings: SourceCheckSettings | None = None) -> SourceChecker:
@@ -118,6 +120,7 @@ class SourceChecker:
             documents=store.documents(),
             idf=store.term_stats().idf_table(),
             settings=settings or engine.settings.sourcecheck,
+            line_map=store.line_map,
         )
 
     def check_draft(self, draft: str) -> DraftCheck:
@@ -215,7 +218,12 @@ class SourceChecker:
         if not 0 <= cand.start < cand.end <= len(page_text):
             return None
         citation = make_citation(
-            self.documents.get(chunk.file), chunk, page_text, cand.start, cand.end
+            self.documents.get(chunk.file),
+            chunk,
+            page_text,
+            cand.start,
+            cand.end,
+            self.line_map(chunk.file, chunk.page),
         )
         if not verify(citation, page_text, cand.start, cand.end, cand.text):
             return None
