@@ -253,16 +253,12 @@ def test_readers_see_the_old_or_the_new_version_never_a_mix_or_a_gap(corpus, pg_
 class SlowEmbedder(HashEmbedder):
     """Takes its time per batch, so that two ingests overlap; records what it embedded."""
 
-    def __init__(self, delay: float = 0.05, meet: threading.Barrier | None = None):
+    def __init__(self, delay: float = 0.05):
         super().__init__()
         self.delay = delay
         self.texts: list[str] = []
-        self.meet = meet  # both ingests wait here once, each holding a claimed file
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
-        if self.meet is not None:
-            meet, self.meet = self.meet, None
-            meet.wait(timeout=60)  # a worker that finished everything alone breaks it
         time.sleep(self.delay)
         self.texts.extend(texts)
         return super().embed_passages(texts)
@@ -278,10 +274,7 @@ def many_files(folder: Path, n: int = 12) -> Path:
 
 def test_two_ingests_at_once_share_the_files_and_embed_each_once(pg_url, tmp_path):
     corpus = many_files(tmp_path / "many")
-    # Each ingest embeds its first file only once the other holds one too: on a fast
-    # machine one worker could otherwise take all twelve before the other had planned.
-    meet = threading.Barrier(2)
-    embedders = [SlowEmbedder(meet=meet), SlowEmbedder(meet=meet)]
+    embedders = [SlowEmbedder(), SlowEmbedder()]
     reports, errors = [], []
 
     def work(embedder) -> None:
