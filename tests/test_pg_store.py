@@ -290,7 +290,10 @@ def test_two_ingests_at_once_share_the_files_and_embed_each_once(pg_url, tmp_pat
         t.join()
     assert not errors
     files = [r.embedded_files for r in reports]
-    assert sum(files) == 12 and min(files) > 0, files  # both worked, no file twice
+    # Between them every file once. Whether both got files depends on the scheduler (a fast
+    # worker can take all twelve before the other has planned); bench/pg_bench.py measures
+    # the split under real embedding.
+    assert sum(files) == 12 and len(files) == 2, files
     texts = embedders[0].texts + embedders[1].texts
     assert len(texts) == len(set(texts))
     store = open_store(pg_url)
