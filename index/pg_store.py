@@ -314,9 +314,14 @@ class PgStore:
         return tuple(tuple(pair) for pair in row[0]) if row else ()
 
     def texts(self) -> Iterator[str]:
-        with self.pool.connection() as conn:
-            rows = conn.execute("SELECT text FROM chunks").fetchall()
-        return (r[0] for r in rows)
+        # A server-side cursor in batches: the whole corpus's text never sits in this
+        # process at once (the API's memory must not grow with the corpus).
+        with self.pool.connection() as conn, conn.transaction():
+            with conn.cursor(name="kilde_texts") as cursor:
+                cursor.itersize = 2000
+                cursor.execute("SELECT text FROM chunks")
+                for (text,) in cursor:
+                    yield text
 
     def page_text(self, file: str, page: int | None) -> str | None:
         with self.pool.connection() as conn:

@@ -105,6 +105,7 @@ def test_same_documents_chunks_and_term_stats_as_the_folder_store(pg_store, fold
         page = folder_store.file_pages(file)[0]
         assert pg_store.page_text(file, page.page) == page.text
     assert pg_store.term_stats() == folder_store.term_stats()
+    assert sorted(pg_store.texts()) == sorted(folder_store.texts())  # streamed in batches
     ids = [c.chunk_id for c in folder_store.chunks[:7]]
     assert np.allclose(pg_store.chunk_vectors(ids), folder_store.chunk_vectors(ids), atol=1e-6)
     assert pg_store.embedder_id == folder_store.embedder_id == "test:hash-test"
