@@ -291,9 +291,11 @@ def _page_scores(
     )
 
 
-def line_accuracy(citations: list[dict], file_lines: FileLines) -> float | None:
+def share_of_lines_holding_quote(citations: list[dict], file_lines: FileLines) -> float | None:
     """Share of the citations with file lines whose quote stands within the cited lines
-    (whitespace and line-end hyphens aside); None when no citation names lines."""
+    (whitespace and line-end hyphens aside); None when no citation names lines. This is
+    ``lines_hold_quote``: it checks the citation against the file, whatever the gold says;
+    ``line_accuracy`` instead asks whether the cited lines hold the gold evidence."""
     checked = []
     for citation in citations:
         first, last = citation.get("line_start"), citation.get("line_end")
@@ -338,7 +340,7 @@ def score_item(
         ]
     # Every citation shown is checked, whether or not the question had an answer.
     citations = list(pred.get("citations") or [])
-    scores["lines_hold_quote"] = line_accuracy(citations, file_lines) if file_lines else None
+    scores["lines_hold_quote"] = share_of_lines_holding_quote(citations, file_lines) if file_lines else None
     if not gold.answerable:
         for name in (*_RETRIEVAL_FIELDS, *_ANSWER_FIELDS, *_CITATION_FIELDS):
             scores[name] = None

@@ -566,8 +566,8 @@ def test_evaluate_rejects_two_predictions_for_one_id():
 # --- line accuracy -------------------------------------------------------------------------
 
 
-def test_line_accuracy_checks_the_quote_against_the_cited_file_lines():
-    from kilde.eval.metrics import line_accuracy
+def test_lines_hold_quote_checks_the_quote_against_the_cited_file_lines():
+    from kilde.eval.metrics import share_of_lines_holding_quote as lines_hold_quote
 
     files = {
         "a.txt": ["Tittel", "", "Det er behov for sam-", "handling mellom kommuner.", "Slutt."]
@@ -580,9 +580,9 @@ def test_line_accuracy_checks_the_quote_against_the_cited_file_lines():
     }
     short = {**right, "line_end": 3}  # the quote runs on to line 4
     paged = {"file": "b.pdf", "quote": "x", "page": 2}
-    assert line_accuracy([right], files.get) == 1.0
-    assert line_accuracy([right, short], files.get) == 0.5
-    assert line_accuracy([paged], files.get) is None
+    assert lines_hold_quote([right], files.get) == 1.0
+    assert lines_hold_quote([right, short], files.get) == 0.5
+    assert lines_hold_quote([paged], files.get) is None
 
 
 def test_dropped_claims_are_counted_against_the_claims_made():
