@@ -340,7 +340,9 @@ def score_item(
         ]
     # Every citation shown is checked, whether or not the question had an answer.
     citations = list(pred.get("citations") or [])
-    scores["lines_hold_quote"] = share_of_lines_holding_quote(citations, file_lines) if file_lines else None
+    scores["lines_hold_quote"] = (
+        share_of_lines_holding_quote(citations, file_lines) if file_lines else None
+    )
     if not gold.answerable:
         for name in (*_RETRIEVAL_FIELDS, *_ANSWER_FIELDS, *_CITATION_FIELDS):
             scores[name] = None
