@@ -95,6 +95,33 @@ MIGRATIONS: list[str] = [
     ALTER TABLE pages ADD COLUMN ocr boolean NOT NULL DEFAULT false;
     ALTER TABLE chunks ADD COLUMN ocr boolean NOT NULL DEFAULT false;
     """,
+    # 3: BM25's corpus totals without a scan of chunks (N and the mean length were a full
+    # scan per query: 1.1 s at 200,000 chunks). Triggers keep them in the writing
+    # transaction, so a reader's snapshot sees totals that match the chunks it sees. Each
+    # term row carries its chunk's length, so scoring needs no join to the wide chunks rows.
+    """
+    CREATE TABLE corpus_totals (n_chunks bigint NOT NULL, total_terms bigint NOT NULL);
+    INSERT INTO corpus_totals SELECT count(*), coalesce(sum(n_terms), 0) FROM chunks;
+    CREATE FUNCTION kilde_chunks_added() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        UPDATE corpus_totals SET n_chunks = n_chunks + (SELECT count(*) FROM added),
+            total_terms = total_terms + (SELECT coalesce(sum(n_terms), 0) FROM added);
+        RETURN NULL;
+    END $$;
+    CREATE FUNCTION kilde_chunks_removed() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        UPDATE corpus_totals SET n_chunks = n_chunks - (SELECT count(*) FROM removed),
+            total_terms = total_terms - (SELECT coalesce(sum(n_terms), 0) FROM removed);
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER chunks_added AFTER INSERT ON chunks REFERENCING NEW TABLE AS added
+        FOR EACH STATEMENT EXECUTE FUNCTION kilde_chunks_added();
+    CREATE TRIGGER chunks_removed AFTER DELETE ON chunks REFERENCING OLD TABLE AS removed
+        FOR EACH STATEMENT EXECUTE FUNCTION kilde_chunks_removed();
+    ALTER TABLE chunk_terms ADD COLUMN dl int;
+    UPDATE chunk_terms t SET dl = c.n_terms FROM chunks c WHERE c.chunk_id = t.chunk_id;
+    ALTER TABLE chunk_terms ALTER COLUMN dl SET NOT NULL;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

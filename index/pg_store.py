@@ -140,7 +140,8 @@ class PgStore:
             docs, pages = conn.execute(
                 "SELECT count(*), coalesce(sum(pages), 0) FROM documents"
             ).fetchone()
-            chunks = conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
+            # Kept by triggers (schema 3): a count(*) would scan every chunk, per question.
+            chunks = conn.execute("SELECT n_chunks FROM corpus_totals").fetchone()[0]
         m = self._meta
         return IndexStatus(
             location=redact(self.url),
@@ -196,23 +197,29 @@ class PgStore:
             return []
         where, params = filter_sql(filters)
         params.update(terms=terms, k=k, k1=BM25_K1, b=BM25_B)
+        # Only a filter needs the chunk and document rows while scoring.
+        filter_join = (
+            "JOIN chunks c ON c.chunk_id = t.chunk_id JOIN documents d ON d.file = c.file"
+            if where
+            else ""
+        )
         # bm25s "lucene": idf = ln(1 + (N - df + .5)/(df + .5)) times
         # tf/(tf + k1(1 - b + b dl/avgdl)), summed over the query's terms (a repeated term
         # counts again); N and df over all chunks, as bm25s scores before filtering.
         sql = f"""
             WITH q AS (SELECT term, count(*) AS qn FROM unnest(%(terms)s::text[]) term
                        GROUP BY term),
-                 stats AS (SELECT count(*)::float8 AS n, avg(n_terms)::float8 AS avgdl
-                           FROM chunks),
+                 stats AS (SELECT n_chunks::float8 AS n,
+                                  total_terms::float8 / greatest(n_chunks, 1) AS avgdl
+                           FROM corpus_totals),
                  df AS (SELECT t.term, count(*)::float8 AS df FROM chunk_terms t
                         JOIN q USING (term) GROUP BY t.term),
                  scored AS (
                     SELECT t.chunk_id, sum(q.qn * ln(1 + (stats.n - df.df + 0.5) / (df.df + 0.5))
-                        * t.tf / (t.tf + %(k1)s * (1 - %(b)s + %(b)s * c.n_terms / stats.avgdl)))
+                        * t.tf / (t.tf + %(k1)s * (1 - %(b)s + %(b)s * t.dl / stats.avgdl)))
                         AS score
                     FROM chunk_terms t JOIN q USING (term) JOIN df USING (term)
-                    JOIN chunks c ON c.chunk_id = t.chunk_id
-                    {"JOIN documents d ON d.file = c.file" if where else ""}
+                    {filter_join}
                     CROSS JOIN stats
                     {"WHERE " + where if where else ""}
                     GROUP BY t.chunk_id)
@@ -426,7 +433,8 @@ class PgWriter:
                      max(len(terms), 1),  # bm25s gives a text without terms one token too
                      sorted(set(analyze(c.text))), np.asarray(vector, dtype=np.float32), c.ocr)
                 )  # fmt: skip
-                term_rows.extend((t, c.chunk_id, tf) for t, tf in Counter(terms).items())
+                length = max(len(terms), 1)
+                term_rows.extend((t, c.chunk_id, tf, length) for t, tf in Counter(terms).items())
             with cur.copy(
                 "COPY chunks (chunk_id, file, ord, title, page, page_label, start_at, end_at, "
                 "text, line_start, line_end, heading, index_text, n_terms, text_terms, "
@@ -434,7 +442,7 @@ class PgWriter:
             ) as copy:
                 for row in chunk_rows:
                     copy.write_row(row)
-            with cur.copy("COPY chunk_terms (term, chunk_id, tf) FROM STDIN") as copy:
+            with cur.copy("COPY chunk_terms (term, chunk_id, tf, dl) FROM STDIN") as copy:
                 for row in term_rows:
                     copy.write_row(row)
 

@@ -74,6 +74,19 @@ def pg_store(corpus, shared_url):
     store.close()
 
 
+def assert_totals_match_the_chunks(url: str) -> None:
+    """BM25's corpus totals (kept by triggers) equal what a scan of the chunks counts."""
+    with psycopg.connect(url) as conn:
+        kept = conn.execute("SELECT n_chunks, total_terms FROM corpus_totals").fetchone()
+        counted = conn.execute("SELECT count(*), coalesce(sum(n_terms), 0) FROM chunks").fetchone()
+        stale = conn.execute(
+            "SELECT count(*) FROM chunk_terms t JOIN chunks c USING (chunk_id) "
+            "WHERE t.dl <> c.n_terms"
+        ).fetchone()[0]
+    assert kept == counted and kept[0] > 0
+    assert stale == 0
+
+
 def test_schema_is_created_versioned_and_indexed(pg_store, shared_url):
     pg_url = shared_url
     with psycopg.connect(pg_url) as conn:
@@ -186,6 +199,31 @@ def test_incremental_ingest_skips_unchanged_and_replaces_changed_files(corpus, p
     assert "ferjer" in store.file_chunks(target.name)[-1].text
     assert changed.passages_embedded == len(store.file_chunks(target.name))
     store.close()
+    assert_totals_match_the_chunks(pg_url)  # after replacing one file and removing another
+
+
+def test_a_store_of_schema_2_migrates_its_totals_and_term_lengths(pg_url, monkeypatch):
+    from kilde.index import pg_schema
+
+    with psycopg.connect(pg_url) as conn:
+        with monkeypatch.context() as older:  # schema 2, as the previous kilde built it
+            older.setattr(pg_schema, "MIGRATIONS", pg_schema.MIGRATIONS[:2])
+            older.setattr(pg_schema, "SCHEMA_VERSION", 2)
+            assert pg_schema.migrate(conn) == 0
+        conn.execute("INSERT INTO documents (file, title, pages, paged, sha256) "
+                     "VALUES ('a.txt', 'A', 1, false, 'x')")  # fmt: skip
+        conn.execute(
+            "INSERT INTO chunks (chunk_id, file, ord, title, start_at, end_at, text, "
+            "index_text, n_terms, text_terms, embedding) "
+            "VALUES ('a:0', 'a.txt', 0, 'A', 0, 3, 'abc', 'abc', 7, '{}', '[1,0]')"
+        )
+        conn.execute("INSERT INTO chunk_terms (term, chunk_id, tf) VALUES ('abc', 'a:0', 1)")
+        conn.commit()
+        assert pg_schema.migrate(conn) == 2
+        assert conn.execute("SELECT * FROM corpus_totals").fetchone() == (1, 7)
+        assert conn.execute("SELECT dl FROM chunk_terms").fetchone() == (7,)
+        conn.execute("DELETE FROM documents")  # the cascade reaches the triggers too
+        assert conn.execute("SELECT * FROM corpus_totals").fetchone() == (0, 0)
 
 
 def test_another_embedder_is_refused_clearly(pg_store, corpus, shared_url):
@@ -342,6 +380,7 @@ def test_a_killed_server_mid_ingest_loses_nothing_and_duplicates_nothing(tmp_pat
                     ).fetchone()
                 )
         assert counts[0] == counts[1] and counts[0][0] == 12
+        assert_totals_match_the_chunks(url)  # the killed transactions left no count behind
     finally:
         server.remove()
 
