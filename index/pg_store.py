@@ -193,7 +193,7 @@ class PgStore:
         if self.lexical == "ts_rank_cd":
             return self._ts_rank_search(query, k, filters)
         terms = analyze(query)
-        if not terms:
+        if not terms or k <= 0:
             return []
         where, params = filter_sql(filters)
         params.update(terms=terms, k=k, k1=BM25_K1, b=BM25_B)
@@ -222,9 +222,15 @@ class PgStore:
                     {filter_join}
                     CROSS JOIN stats
                     {"WHERE " + where if where else ""}
-                    GROUP BY t.chunk_id)
-            SELECT {CHUNK_COLUMNS}, s.score FROM scored s JOIN chunks c USING (chunk_id)
-            WHERE s.score > 0 ORDER BY s.score DESC, c.file, c.ord LIMIT %(k)s
+                    GROUP BY t.chunk_id),
+                 -- The k-th best score: only chunks scoring at least that (ties included,
+                 -- so the tie-break below stays exact) are read from the wide chunks rows.
+                 kth AS (SELECT score FROM scored WHERE score > 0
+                         ORDER BY score DESC OFFSET %(k)s - 1 LIMIT 1),
+                 top AS (SELECT * FROM scored
+                         WHERE score > 0 AND score >= coalesce((SELECT score FROM kth), 0))
+            SELECT {CHUNK_COLUMNS}, s.score FROM top s JOIN chunks c USING (chunk_id)
+            ORDER BY s.score DESC, c.file, c.ord LIMIT %(k)s
         """
         with self.pool.connection() as conn:
             rows = conn.execute(sql, params).fetchall()

@@ -134,6 +134,25 @@ def test_bm25_in_sql_ranks_and_scores_as_bm25s(pg_store, folder_store):
     assert pg_store.get_chunks([pg_store.lexical_search(QUERIES[0], 1)[0][0]])[0].text
 
 
+def test_ties_at_the_kth_score_break_as_in_the_folder_store(pg_url, tmp_path):
+    corpus = tmp_path / "ties"
+    corpus.mkdir()
+    same = "Fylkeskommunen drifter ferjene på strekningen hele året.\n"
+    for name in ("c.txt", "a.txt", "b.txt"):  # three chunks with one score
+        (corpus / name).write_text(same, encoding="utf-8")
+    (corpus / "d.txt").write_text("Ferjene går oftere om sommeren.\n", encoding="utf-8")
+    run(corpus, pg_url, HashEmbedder())
+    run(corpus, tmp_path / "index", HashEmbedder())
+    pg, folder = open_store(pg_url), load_store(tmp_path / "index")
+    for k in (1, 2, 3, 4):
+        ours = pg.lexical_search("ferjene strekningen", k)
+        theirs = folder.lexical_search("ferjene strekningen", k)
+        assert [i for i, _ in ours] == [i for i, _ in theirs], k
+        assert np.allclose([s for _, s in ours], [s for _, s in theirs], rtol=1e-4), k
+    assert [i.split(":")[0] for i, _ in ours[:3]] == ["a.txt", "b.txt", "c.txt"]
+    pg.close()
+
+
 def test_dense_search_finds_what_exact_search_finds(pg_store, folder_store):
     embedder = HashEmbedder()
     for query in QUERIES:
