@@ -6,7 +6,9 @@ Chosen with ``answer.answerer = "reader"``. The rules answerer's sentence scores
 ``reader_candidates`` sentences the reader reads (most of the reader's cost is one encoder
 pass per sentence) and, weighted by ``reader_rules_weight``, join the reader's score in the
 ranking. The question it reads is the one resolved against earlier turns, so a follow-up is
-read with the previous question's words. Figures: docs/reader.md.
+read with the previous question's words. It is not the default: on the held-out test split
+it cites more precisely than the rules answerer but answers fewer questions right
+(docs/reader.md).
 """
 
 from __future__ import annotations
