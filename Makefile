@@ -81,12 +81,12 @@ bench: install
 # The shipped reader (models/reader/): CPU with 1 thread takes about an hour on a shared
 # 2-core machine; CUDA is used when present. The fp32 weights stay in .kilde/reader/.
 train-reader: install
-	$(BIN)/python -m kilde.reader.train --out models/reader --context none --steps 400 \
-		--dev-limit 200 --save-torch .kilde/reader/fp32.pt
+	$(BIN)/python -m kilde.reader.train --out models/reader --context none --steps 600 \
+		--max-minutes 38 --dev-limit 200 --dev-latent --save-torch .kilde/reader/fp32.pt
 
 eval-reader: install
 	$(BIN)/python -m kilde.reader.evaluate --reader models/reader --torch .kilde/reader/fp32.pt \
-		--out models/reader/validation.json
+		--out models/reader/validation.json --skip e5_bi_encoder_untrained
 
 clean:
 	rm -rf $(VENV) .kilde eval/runs .pytest_cache

@@ -37,7 +37,7 @@ def build_pipeline(settings: Settings, store: Store, embedder: Embedder) -> Pipe
         # only when the model agrees.
         answerer, gate = build_llm_answerer(settings, answerer, gate), OpenGate()
     elif settings.answer.answerer == "reader":
-        answerer = ReaderAnswerer.load(settings.answer)
+        answerer = ReaderAnswerer.load(settings.answer, answerer)
     elif settings.answer.answerer != "rules":
         raise ConfigError(
             f"ukjent answerer {settings.answer.answerer}; velg rules, reader eller llm"

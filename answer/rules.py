@@ -188,12 +188,17 @@ class RulesAnswerer:
         self.idf = idf
         self.settings = settings
 
-    def draft(self, question: str, query: str, passages: Sequence[Retrieved]) -> Draft:
+    def candidates(
+        self, question: str, query: str, passages: Sequence[Retrieved]
+    ) -> list[Candidate]:
+        """Every sentence of the top passages with its rules score, best first."""
         passages = list(passages[: self.settings.answer_passages])
         if not passages:
-            return Draft(answerer=self.name)
+            return []
         vectors = self.store.chunk_vectors([p.chunk.chunk_id for p in passages])
         cosines = [float(v) for v in vectors @ self.embedder.embed_query(query)]
-        candidates = score_candidates(question, query, passages, cosines, self.idf, self.settings)
-        chosen = choose(candidates, self.settings)
+        return score_candidates(question, query, passages, cosines, self.idf, self.settings)
+
+    def draft(self, question: str, query: str, passages: Sequence[Retrieved]) -> Draft:
+        chosen = choose(self.candidates(question, query, passages), self.settings)
         return Draft(spans=tuple(c.span() for c in chosen), answerer=self.name)

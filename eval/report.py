@@ -359,6 +359,7 @@ def _compare_section(
         headers += [f"{r} old", f"{r} new", f"{r} Δ"]
     numeric = (False, *([True] * (len(headers) - 1)))
     blocks += [Heading("Metric deltas", 3), Table(tuple(headers), tuple(rows), numeric)]
+    blocks += _compare_by_type(runs, old_aggs, common)
 
     question = {g.id: g.question for g in gold}
     flips = []
@@ -396,6 +397,35 @@ def _compare_section(
         headers = ("change", "variant", "id", "type", "metric", "old", "new", "question")
         blocks.append(Table(headers, tuple(flips)))
     return blocks
+
+
+def _compare_by_type(
+    runs: dict[str, dict], old_aggs: dict[str, dict], common: list[str]
+) -> list[Block]:
+    """Answer accuracy per gold question type, old against new (e.g. rules against reader)."""
+    types = _types_in({**{f"old {r}": old_aggs[r] for r in common}, **runs})
+    if not types:
+        return []
+    headers = ["type"]
+    for r in common:
+        headers += [f"{r} n", f"{r} old", f"{r} new", f"{r} Δ"]
+    rows = []
+    for t in types:
+        row = [t]
+        for r in common:
+            old = (old_aggs[r].get("by_type") or {}).get(t, {})
+            new = (runs[r].get("by_type") or {}).get(t, {})
+            n = new.get("n") if new.get("n") is not None else old.get("n")
+            before = _get(old, ("answers", "accuracy"))
+            after = _get(new, ("answers", "accuracy"))
+            row += [_fmt(n, "count"), _fmt(before, "rate"), _fmt(after, "rate")]
+            row.append(_delta(after, before, "rate"))
+        rows.append(tuple(row))
+    numeric = (False, *([True] * (len(headers) - 1)))
+    return [
+        Heading("Answer accuracy by question type", 3),
+        Table(tuple(headers), tuple(rows), numeric),
+    ]
 
 
 # --- formatting -----------------------------------------------------------------------

@@ -109,6 +109,25 @@ class AnswerSettings:
         lo=0.0,
         hi=100.0,
     )
+    reader_candidates: int = _f(
+        12,
+        "Reader: sentences it reads per question, the rules answerer's best ones (fewer is "
+        "faster; the right sentence is nearly always among the rules' top dozen).",
+        lo=1,
+        hi=200,
+    )
+    reader_rules_weight: float = _f(
+        3.0,
+        "Reader: weight of the rules score (scaled to 0..1 over the candidates) added to the "
+        "reader's score when ranking sentences.",
+        lo=0.0,
+        hi=20.0,
+    )
+    reader_no_answer: bool = _f(
+        False,
+        "Reader: also refuse when the reader's no-answer option outscores every sentence "
+        "(off: only the evidence gate refuses; on dev the option refused 9 of 67 answerable).",
+    )
     answer_passages: int = _f(5, "Top passages whose sentences may form the answer.", lo=1, hi=50)
     max_sentences: int = _f(3, "Most sentences in an extractive answer.", lo=1, hi=10)
     max_answer_chars: int = _f(600, "Most characters in an answer.", lo=100, hi=5000)

@@ -193,6 +193,8 @@ def in_domain_items(
                         if _overlaps(s, start, start + len(e["quote"]))
                     }
             pos_list = sorted(pos)
+            if not pos_list:  # the quote falls between sentence spans (e.g. only whitespace)
+                continue
             centre = pos_list[0]
             near = [
                 i for i in range(max(0, centre - 6), min(len(spans), centre + 7)) if i not in pos

@@ -15,7 +15,25 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from kilde.reader.e5format import E5Config, E5File, tensor_names
+from kilde.reader.e5format import QK, E5Config, E5File, tensor_names
+
+
+def q4_values(w: torch.Tensor) -> torch.Tensor:
+    """``w`` rounded to its Q4_0 values, exactly as ``dequantize_q4(quantize_q4(w))`` does:
+    blocks of 32 along the row, the largest-magnitude weight sets an fp16 scale (-8 steps),
+    the rest round to 4-bit integers against that rounded scale."""
+    x = w.detach().float().reshape(-1, QK)
+    pick = x.abs().argmax(dim=1, keepdim=True)
+    scale = (x.gather(1, pick) / -8.0).half().float()
+    inv = torch.where(scale != 0, 1.0 / scale, torch.zeros_like(scale))
+    q = torch.clamp(torch.floor(x * inv + 8.5), 0, 15)
+    return ((q - 8.0) * scale).reshape(w.shape).to(w.dtype)
+
+
+def fake_q4(w: torch.Tensor) -> torch.Tensor:
+    """Quantization-aware training: the forward pass sees the 4-bit weights, the gradient
+    flows to the fp32 weights unchanged (straight-through estimator)."""
+    return w + (q4_values(w) - w).detach()
 
 
 class EncoderLayer(nn.Module):
@@ -30,6 +48,11 @@ class EncoderLayer(nn.Module):
         self.fi = nn.Linear(h, cfg.ffn)
         self.fo = nn.Linear(cfg.ffn, h)
         self.oln = nn.LayerNorm(h, eps=cfg.eps)
+        # True while training for the 4-bit file: matrices are fake-quantized to Q4_0
+        self.fake_quant = False
+
+    def _linear(self, lin: nn.Linear, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(x, fake_q4(lin.weight) if self.fake_quant else lin.weight, lin.bias)
 
     def forward(self, x: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
         b, t, h = x.shape
@@ -38,11 +61,10 @@ class EncoderLayer(nn.Module):
         def split(y: torch.Tensor) -> torch.Tensor:
             return y.view(b, t, self.heads, d).transpose(1, 2)
 
-        ctx = F.scaled_dot_product_attention(
-            split(self.q(x)), split(self.k(x)), split(self.v(x)), attn_mask=bias
-        )
-        x = self.aln(x + self.ao(ctx.transpose(1, 2).reshape(b, t, h)))
-        return self.oln(x + self.fo(F.gelu(self.fi(x))))
+        q, k, v = (split(self._linear(lin, x)) for lin in (self.q, self.k, self.v))
+        ctx = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
+        x = self.aln(x + self._linear(self.ao, ctx.transpose(1, 2).reshape(b, t, h)))
+        return self.oln(x + self._linear(self.fo, F.gelu(self._linear(self.fi, x))))
 
 
 class E5Encoder(nn.Module):

