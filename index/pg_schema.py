@@ -95,6 +95,14 @@ MIGRATIONS: list[str] = [
     ALTER TABLE pages ADD COLUMN ocr boolean NOT NULL DEFAULT false;
     ALTER TABLE chunks ADD COLUMN ocr boolean NOT NULL DEFAULT false;
     """,
+    # 3: the chat's 👍 / 👎, shared by every app server of the store (app/feedback.py).
+    """
+    CREATE TABLE feedback (
+        id bigserial PRIMARY KEY,
+        created timestamptz NOT NULL DEFAULT now(),
+        record jsonb NOT NULL
+    );
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
