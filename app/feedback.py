@@ -204,9 +204,9 @@ def _gold_from(record: dict, sources: SourceFiles, corpus_files: list[str]) -> G
 
 def indexed_corpus(index_dir: str | Path) -> Path | None:
     """The corpus folder the live index generation was built from, if it says."""
-    from kilde.index.store import read_status
+    from kilde.app.launch import index_status_of
 
-    status = read_status(Path(index_dir))
+    status = index_status_of(index_dir)
     return Path(status.corpus_dir) if status and status.corpus_dir else None
 
 

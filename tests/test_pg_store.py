@@ -407,7 +407,9 @@ def test_an_unreachable_server_is_one_norwegian_line(capsys, pg_server):
     assert "hemmelig" not in err  # the password is never shown
 
 
-def test_chat_feedback_is_kept_in_the_store_for_every_app_server(pg_url, tmp_path, monkeypatch):
+def test_chat_feedback_is_kept_in_the_store_for_every_app_server(
+    pg_url, tmp_path, monkeypatch, capsys
+):
     from kilde.app import feedback as fb
 
     monkeypatch.chdir(tmp_path)  # a URL taken for a folder would show up here
@@ -419,3 +421,14 @@ def test_chat_feedback_is_kept_in_the_store_for_every_app_server(pg_url, tmp_pat
     with psycopg.connect(pg_url) as conn:
         assert conn.execute("SELECT count(*) FROM feedback").fetchone()[0] == 2
     assert not list(tmp_path.iterdir())
+    # `kilde feedback export --store` reads them there (neither makes a gold item).
+    from kilde.app.cli import main
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "notat.txt").write_text("Dette er et notat.", encoding="utf-8")
+    out = tmp_path / "gold.jsonl"
+    argv = ["feedback", "export", "--store", pg_url, "--corpus", str(corpus), "--out", str(out)]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("0 gullspørsmål") and printed.count("utelatt: ") == 2
