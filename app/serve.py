@@ -221,6 +221,7 @@ def _upload(holder: EngineHolder, settings: Settings, files: list[UploadFile]) -
     from kilde.index.build import ingest
     from kilde.index.embedders import load_embedder
     from kilde.ingest.chunk import ChunkingParams
+    from kilde.ingest.ocr import OcrOptions
 
     from .launch import ingest_params
 
@@ -247,6 +248,7 @@ def _upload(holder: EngineHolder, settings: Settings, files: list[UploadFile]) -
             ChunkingParams(size, overlap),
             progress=False,
             embedder_spec=spec,
+            ocr=OcrOptions.from_settings(settings.index),  # as `kilde ingest`: same claim keys
         ),  # fmt: skip
     )
     holder.get()  # pick up the new generation now
