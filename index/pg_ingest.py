@@ -185,6 +185,7 @@ def _work_one(
             entry = read_entry(path, rel, catalog, chunker, sha, report, page_ocr)
         except (SkipFile, OSError) as exc:
             entry, state = None, "skipped"
+            report.skip_codes[rel] = getattr(exc, "code", "unreadable")  # for upload messages
             kept = conn.execute("SELECT 1 FROM documents WHERE file = %s", (rel,)).fetchone()
             note = str(exc) + (" (beholdt versjonen som var indeksert fra før)" if kept else "")
         if entry is None and state == "done":  # read, but no text in it

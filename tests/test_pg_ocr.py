@@ -46,6 +46,7 @@ def test_settings_changes_reread_pdfs_and_a_skipped_scan_is_tried_again(
     # OCR off: the scan has no text at all, the mixed PDF loses its scanned page.
     first = run(OcrOptions(mode="off"))
     assert first.skipped[0].startswith("havner.pdf: ingen tekst")
+    assert first.skip_codes == {"havner.pdf": "scanned"}  # what an upload's message says
     store = open_store(pg_url)
     assert sorted(store.documents()) == ["blandet.pdf", "notat.txt"]
     assert pages_of(store, "blandet.pdf") == [(1, False), (3, False)]
