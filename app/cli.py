@@ -411,12 +411,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_feedback_export(args: argparse.Namespace) -> int:
-    from kilde.app.feedback import export_gold, feedback_path, indexed_corpus
+    from kilde.app.feedback import export_gold, indexed_corpus, load_feedback
 
     settings = _settings(args)
-    index_dir = settings.index.index_dir
+    index_dir = settings.index.location  # a folder, or a PostgreSQL store
     corpus = args.corpus or indexed_corpus(index_dir) or settings.index.corpus_dir
-    if not feedback_path(index_dir).is_file():
+    if not load_feedback(index_dir):
         raise KildeError(f"ingen tilbakemeldinger i {index_dir}; gi 👍 eller 👎 i chatten først")
     result = export_gold(index_dir, corpus, args.out)
     print(f"{len(result.items)} gullspørsmål skrevet til {args.out} (dokumenter: {corpus})")

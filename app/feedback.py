@@ -4,7 +4,8 @@ Each vote is one JSON line in ``feedback.jsonl`` in the index folder, appended u
 exclusive ``fcntl.flock``, so that two app processes (or two browser sessions of one) never
 interleave or lose a line. A line holds the question, the answer and its citations as shown,
 the user's correction (a 👎 may carry the right answer and a quote pasted from the source),
-the index generation that answered, and the time.
+the index generation that answered, and the time. A PostgreSQL store keeps the same records
+in its ``feedback`` table instead, so that every app server of the store counts them.
 
 ``export_gold`` turns the feedback into gold items that ``kilde eval`` runs:
 
@@ -32,6 +33,7 @@ from kilde.answer.serialize import citation_to_dict
 from kilde.errors import KildeError
 from kilde.eval.gold import Evidence, GoldItem, validate_gold, write_gold
 from kilde.eval.sources import SourceFiles
+from kilde.index.pg_schema import is_pg_url
 from kilde.ingest.readers import iter_sources
 from kilde.types import Answer
 
@@ -70,8 +72,15 @@ def feedback_record(
     }
 
 
-def append_feedback(index_dir: str | Path, record: dict) -> Path:
-    """Append one record as one line, under an exclusive lock on the file."""
+def append_feedback(index_dir: str | Path, record: dict) -> Path | str:
+    """Append one record as one line, under an exclusive lock on the file; in a PostgreSQL
+    store, as one row of its ``feedback`` table (shared by all its app servers)."""
+    if is_pg_url(index_dir):
+        from kilde.index.pg_store import shared_store
+
+        with shared_store(str(index_dir)).pool.connection() as conn:
+            conn.execute("INSERT INTO feedback (record) VALUES (%s)", (json.dumps(record),))
+        return str(index_dir)
     path = feedback_path(index_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
     line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
@@ -94,6 +103,12 @@ def append_feedback(index_dir: str | Path, record: dict) -> Path:
 
 def load_feedback(index_dir: str | Path) -> list[dict]:
     """Every feedback record, oldest first; lines that are not a JSON object are skipped."""
+    if is_pg_url(index_dir):
+        from kilde.index.pg_store import shared_store
+
+        with shared_store(str(index_dir)).pool.connection() as conn:
+            rows = conn.execute("SELECT record FROM feedback ORDER BY id").fetchall()
+        return [r[0] for r in rows if isinstance(r[0], dict) and r[0].get("vote") in (UP, DOWN)]
     path = feedback_path(index_dir)
     if not path.is_file():
         return []
@@ -189,9 +204,9 @@ def _gold_from(record: dict, sources: SourceFiles, corpus_files: list[str]) -> G
 
 def indexed_corpus(index_dir: str | Path) -> Path | None:
     """The corpus folder the live index generation was built from, if it says."""
-    from kilde.index.store import read_status
+    from kilde.app.launch import index_status_of
 
-    status = read_status(Path(index_dir))
+    status = index_status_of(index_dir)
     return Path(status.corpus_dir) if status and status.corpus_dir else None
 
 

@@ -51,10 +51,12 @@ class AppArgs:
 
 
 ENV_INDEX, ENV_CORPUS, ENV_CONFIG = "KILDE_INDEX", "KILDE_CORPUS", "KILDE_CONFIG"
+ENV_STORE = "KILDE_STORE"
 
 
 def parse_app_args(argv: Sequence[str], environ: Mapping[str, str]) -> AppArgs:
-    """Script arguments first, then KILDE_INDEX / KILDE_CORPUS / KILDE_CONFIG."""
+    """Script arguments first, then KILDE_STORE (a PostgreSQL URL) or KILDE_INDEX,
+    KILDE_CORPUS, KILDE_CONFIG. ``--index`` takes a folder or a PostgreSQL URL."""
     parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     parser.add_argument("--index")
     parser.add_argument("--corpus")
@@ -65,7 +67,7 @@ def parse_app_args(argv: Sequence[str], environ: Mapping[str, str]) -> AppArgs:
     parser.add_argument("--llm-timeout", type=float)
     ns, _ = parser.parse_known_args(list(argv))
     return AppArgs(
-        index_dir=ns.index or environ.get(ENV_INDEX) or None,
+        index_dir=ns.index or environ.get(ENV_STORE) or environ.get(ENV_INDEX) or None,
         corpus_dir=ns.corpus or environ.get(ENV_CORPUS) or None,
         config=ns.config or environ.get(ENV_CONFIG) or None,
         answerer=ns.answerer,
@@ -76,9 +78,12 @@ def parse_app_args(argv: Sequence[str], environ: Mapping[str, str]) -> AppArgs:
 
 
 def app_settings(args: AppArgs) -> Settings:
+    """The settings; ``settings.index.location`` is the store the app opens."""
+    store = is_pg_url(args.index_dir)
     return load_settings(
         Path(args.config) if args.config else None,
-        index_dir=args.index_dir,
+        index_dir=None if store else args.index_dir,
+        store=args.index_dir if store else None,
         corpus_dir=args.corpus_dir,
         **args.llm_values(),
     )

@@ -221,18 +221,26 @@ def _upload(holder: EngineHolder, settings: Settings, files: list[UploadFile]) -
     from kilde.index.build import ingest
     from kilde.index.embedders import load_embedder
     from kilde.ingest.chunk import ChunkingParams
+    from kilde.ingest.ocr import OcrOptions
 
-    from .launch import ingest_params
+    from .launch import corpus_mismatch, ingest_params
 
     if not files or len(files) > MAX_UPLOAD_FILES:
         raise UploadRejected(f"send mellom 1 og {MAX_UPLOAD_FILES} filer")
+    engine = holder.get()
+    status = engine.store.status()
+    # The ingest after an upload syncs the store with the folder: from another folder than
+    # the store was built from, it would remove every document that folder lacks.
+    mismatch = corpus_mismatch(Path(settings.index.corpus_dir), status)
+    if mismatch:
+        raise UploadRejected(
+            mismatch.replace("start med --corpus", "start kilde serve med --corpus")
+        )
     contents = [(f.filename or "", f.file.read(MAX_UPLOAD_BYTES + 1)) for f in files]
     checks = check_uploads([(n, len(c)) for n, c in contents], Path(settings.index.corpus_dir))
     bad = [c.problem for c in checks if not c.ok]
     if bad:
         raise UploadRejected(" ".join(bad))
-    engine = holder.get()
-    status = engine.store.status()
     spec = status.embedder_spec or settings.index.embedder
     size, overlap = ingest_params(settings, status)
     embedder = engine.embedder if engine.embedder.id == status.embedder_id else load_embedder(spec)
@@ -247,6 +255,7 @@ def _upload(holder: EngineHolder, settings: Settings, files: list[UploadFile]) -
             ChunkingParams(size, overlap),
             progress=False,
             embedder_spec=spec,
+            ocr=OcrOptions.from_settings(settings.index),  # as `kilde ingest`: same claim keys
         ),  # fmt: skip
     )
     holder.get()  # pick up the new generation now

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from kilde.index.interface import IndexStatus
+from kilde.index.pg_schema import is_pg_url
 from kilde.types import DocInfo, Filters
 
 if TYPE_CHECKING:
@@ -55,13 +56,17 @@ def index_status(status: IndexStatus) -> list[tuple]:
         name = f"{name} ({status.embedder_dim} dim.)"
     created = status.created
     when = stamp(dt.datetime.fromtimestamp(created)) if created is not None else "ukjent"
-    return [
+    rows = [
         ("Dokumenter", str(status.documents)),
         ("Sider", str(status.pages)),
         ("Tekstbiter", str(status.chunks)),
         ("Embedder", name),
         ("Sist indeksert", when),
     ]
+    if is_pg_url(status.location):  # a shared store: say which (its URL has no password)
+        where = status.location.rpartition("@")[2]
+        rows.insert(0, ("Lager", f"PostgreSQL {where}"))
+    return rows
 
 
 def status_html(rows: Sequence[tuple]) -> str:

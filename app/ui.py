@@ -36,7 +36,8 @@ STYLE = """<style>
 .kilde-passage mark { background: #ffe58a; color: inherit; padding: 0 0.1em; }
 .kilde-doc-meta { color: #5c6470; font-size: 0.8rem; margin: -0.75rem 0 0.5rem 1.75rem; }
 .kilde-status { font-size: 0.85rem; border: none; }
-.kilde-status td { border: none; padding: 0.1rem 0.75rem 0.1rem 0; vertical-align: top; }
+.kilde-status td { border: none; padding: 0.1rem 0.75rem 0.1rem 0; vertical-align: top;
+  overflow-wrap: anywhere; }
 .kilde-status td:first-child { color: #5c6470; white-space: nowrap; }
 .kilde-par { display: block; height: 0.45em; }
 .kilde-sources-head { font-weight: 600; margin-top: 0.75rem; }
@@ -102,7 +103,7 @@ def main() -> None:
     except KildeError as exc:
         st.error(md(f"Feil i innstillingene: {exc}"))
         return
-    index_dir = settings.index.index_dir
+    index_dir = settings.index.location  # a folder, or a PostgreSQL URL
 
     st.title("kilde")
     st.caption("Spør i dokumentene. Svarene er sitater fra kildene, med side eller linje.")
@@ -115,9 +116,10 @@ def main() -> None:
     try:
         engine = load_engine(index_dir, args.config, generation, tuple(args.llm_flags()))
     except IndexMissingError:
+        flag = "--store" if settings.index.store else "--index"
         st.error(
             f"Fant ingen indeks i `{index_dir}`. Bygg den med: "
-            f"`kilde ingest {args.corpus_dir or settings.index.corpus_dir} --index {index_dir}`"
+            f"`kilde ingest {args.corpus_dir or settings.index.corpus_dir} {flag} {index_dir}`"
         )
     except KildeError as exc:
         st.error(md(str(exc)))
@@ -280,7 +282,7 @@ def show_page(source: views.SourceView) -> None:
     """The cited PDF page as an image, with the quote marked (rendered only when asked)."""
     args = script_args()
     settings = launch.app_settings(args)
-    status = launch.index_status_of(settings.index.index_dir)
+    status = launch.index_status_of(settings.index.location)
     corpus = launch.upload_corpus(args, settings, status)
     try:
         png, found = page_png(str(Path(corpus) / source.file), source.page, source.quote)
@@ -362,7 +364,7 @@ def sidebar_upload(args: launch.AppArgs, settings) -> None:
     result = st.session_state.pop("upload-result", None)
     if result is not None:
         show_upload_result(result)
-    index_status = launch.index_status_of(settings.index.index_dir)
+    index_status = launch.index_status_of(settings.index.location)
     corpus_dir = launch.upload_corpus(args, settings, index_status)
     mismatch = launch.corpus_mismatch(corpus_dir, index_status)
     if mismatch:
@@ -417,7 +419,7 @@ def upload(files: list, corpus_dir: Path, settings, index_status) -> None:
                 files,
                 lambda: ingest(
                     corpus_dir,
-                    settings.index.index_dir,  # a folder, or a PostgreSQL URL
+                    settings.index.location,  # a folder, or a PostgreSQL URL
                     load_embedder(spec),
                     ChunkingParams(size, overlap),
                     progress=False,

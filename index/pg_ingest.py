@@ -2,7 +2,9 @@
 
 1. Plan (under an advisory lock; a second ingest waits here): every corpus file gets a row in
    ``ingest_claims`` keyed by its sha256 and catalog entry. A file whose key changed is marked
-   ``todo``; files gone from the corpus are deleted.
+   ``todo``; files gone from the corpus are deleted. A PDF's key includes the OCR settings
+   (``OcrOptions.signature``), so other OCR settings re-read the PDFs, as the folder ingest
+   does; a file skipped before is tried again, as the folder ingest tries it on every run.
 2. Work: each process takes one ``todo`` claim at a time with ``FOR UPDATE SKIP LOCKED``,
    reads, chunks and embeds the file, replaces it and marks the claim ``done`` in the same
    transaction. A claim is held by one process only, so nothing is embedded twice; a crash
@@ -13,6 +15,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import socket
 import sys
@@ -25,19 +28,21 @@ from tqdm import tqdm
 from kilde.errors import KildeError, SkipFile
 from kilde.ingest.catalog import load_catalog
 from kilde.ingest.chunk import Chunker, ChunkingParams
+from kilde.ingest.ocr import OcrOptions, PageOcr
 from kilde.ingest.readers import iter_sources
 
-from .build import IngestReport, embed_chunks, read_entry, sha256_file
+from .build import IngestReport, embed_chunks, read_entry, record_ocr, sha256_file
 from .embedders import Embedder
 from .pg_schema import LOCK_PLAN, migrate, one_line, redact
 from .pg_store import PgWriter
 
 
-def claim_key(sha: str, entry) -> str:
-    """What a file's stored version depends on: its bytes and its catalog entry (the title
-    is embedded with every chunk)."""
+def claim_key(sha: str, entry, ocr: dict | None = None) -> str:
+    """What a file's stored version depends on: its bytes, its catalog entry (the title
+    is embedded with every chunk) and, for a PDF, the OCR settings' ``signature()``."""
     catalog = "" if entry is None else f"{entry.title}|{entry.publisher}|{entry.date}"
-    return hashlib.sha1(f"{sha}|{catalog}".encode()).hexdigest()
+    read_with = "" if ocr is None else "|" + json.dumps(ocr, sort_keys=True)
+    return hashlib.sha1(f"{sha}|{catalog}{read_with}".encode()).hexdigest()
 
 
 def ingest_pg(
@@ -48,6 +53,7 @@ def ingest_pg(
     report: IngestReport,
     progress: bool = True,
     embedder_spec: str | None = None,
+    ocr: OcrOptions | None = None,
 ) -> None:
     try:
         connection = psycopg.connect(url, connect_timeout=10)
@@ -64,7 +70,8 @@ def ingest_pg(
 
             register_vector(conn)
             conn.commit()
-            _run(conn, corpus_dir, embedder, params, report, progress, embedder_spec)
+            _run(conn, corpus_dir, embedder, params, report, progress, embedder_spec,
+                 ocr or OcrOptions())  # fmt: skip
     except psycopg.OperationalError as exc:
         raise KildeError(
             f"mistet forbindelsen til PostgreSQL på {redact(url)} ({one_line(exc)}); "
@@ -80,11 +87,19 @@ def _run(
     report: IngestReport,
     progress: bool,
     embedder_spec: str | None,
+    ocr: OcrOptions,
 ) -> None:
     writer = PgWriter(conn)
     catalog = load_catalog(corpus_dir)
     sources = {p.relative_to(corpus_dir).as_posix(): p for p in iter_sources(corpus_dir)}
-    keys = {rel: claim_key(sha256_file(p), catalog.get(rel)) for rel, p in sources.items()}
+    keys = {
+        rel: claim_key(
+            sha256_file(p),
+            catalog.get(rel),
+            ocr.signature() if p.suffix.lower() == ".pdf" else None,
+        )
+        for rel, p in sources.items()
+    }
     with conn.transaction():
         if not conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (LOCK_PLAN,)).fetchone()[0]:
             print("kilde: en annen innlesing planlegger; venter på den", file=sys.stderr)
@@ -95,11 +110,13 @@ def _run(
         # then updates the meta row, so the reverse order here could deadlock.
         conn.execute("DELETE FROM ingest_claims WHERE NOT file = ANY(%s)", (list(sources),))
         with conn.cursor() as cur:
-            # A claim another process holds is waited for, then left alone if its key is ours.
+            # A claim another process holds is waited for, then left alone if its key is ours
+            # and it was not skipped (a skipped file may read now: Tesseract installed, say).
             cur.executemany(
                 "INSERT INTO ingest_claims (file, key, state) VALUES (%s, %s, 'todo') "
                 "ON CONFLICT (file) DO UPDATE SET key = excluded.key, state = 'todo', "
-                "note = NULL, updated = now() WHERE ingest_claims.key <> excluded.key",
+                "note = NULL, updated = now() "
+                "WHERE ingest_claims.key <> excluded.key OR ingest_claims.state = 'skipped'",
                 sorted(keys.items()),
             )
         gone = conn.execute(
@@ -112,12 +129,19 @@ def _run(
 
     chunker = Chunker(params, embedder.count_tokens)
     worker = f"{socket.gethostname()}:{os.getpid()}"
+    # No OCR cache: each file is read once per claim key, and a key changes with the file or
+    # the OCR settings, when cached text would not be used anyway.
+    page_ocr = PageOcr(ocr, None, progress)
     bar = tqdm(total=todo[0], desc="Filer", unit="fil", disable=not progress)
     embed_bar = tqdm(desc="Embedder", unit="bit", disable=not progress)
-    with bar, embed_bar:
-        while _work_one(conn, writer, corpus_dir, catalog, chunker, embedder, params, report,
-                        worker, embed_bar):  # fmt: skip
-            bar.update(1)
+    try:
+        with bar, embed_bar:
+            while _work_one(conn, writer, corpus_dir, catalog, chunker, embedder, params,
+                            report, worker, embed_bar, page_ocr):  # fmt: skip
+                bar.update(1)
+    finally:
+        page_ocr.close()
+    record_ocr(page_ocr, report)
 
     with conn.transaction():
         notes = conn.execute(
@@ -143,6 +167,7 @@ def _work_one(
     report: IngestReport,
     worker: str,
     embed_bar: tqdm,
+    page_ocr: PageOcr,
 ) -> bool:
     """Take one todo claim and ingest its file in one transaction; False when none is left."""
     with conn.transaction():
@@ -157,9 +182,10 @@ def _work_one(
         state, note = "done", None
         try:
             sha = sha256_file(path)
-            entry = read_entry(path, rel, catalog, chunker, sha, report)
+            entry = read_entry(path, rel, catalog, chunker, sha, report, page_ocr)
         except (SkipFile, OSError) as exc:
             entry, state = None, "skipped"
+            report.skip_codes[rel] = getattr(exc, "code", "unreadable")  # for upload messages
             kept = conn.execute("SELECT 1 FROM documents WHERE file = %s", (rel,)).fetchone()
             note = str(exc) + (" (beholdt versjonen som var indeksert fra før)" if kept else "")
         if entry is None and state == "done":  # read, but no text in it

@@ -125,6 +125,14 @@ MIGRATIONS: list[str] = [
     ALTER TABLE chunk_terms DROP CONSTRAINT chunk_terms_pkey,
         ADD PRIMARY KEY (term, chunk_id) INCLUDE (tf, dl);
     """,
+    # 4: the chat's 👍 / 👎, shared by every app server of the store (app/feedback.py).
+    """
+    CREATE TABLE feedback (
+        id bigserial PRIMARY KEY,
+        created timestamptz NOT NULL DEFAULT now(),
+        record jsonb NOT NULL
+    );
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

