@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kilde.index.sparse import analyze
+from kilde.text import sentence_spans
 
 
 @dataclass(frozen=True)
@@ -27,13 +28,6 @@ class ReaderItem:
     candidates: tuple[str, ...]
     positives: frozenset[int]
     source: str
-
-
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """kilde's sentence splitter, imported in one place because it is moving module."""
-    from kilde.text import sentence_spans as spans
-
-    return spans(text)
 
 
 def candidate_text(sentence: str, previous: str = "", title: str = "") -> str:
