@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from kilde.ingest.linemap import LineMap, source_lines
 from kilde.text import location_label, squash
 from kilde.text.headings import section_heading
-from kilde.types import AnswerSentence, Chunk, Citation, DocInfo, Draft
+from kilde.types import AnswerSentence, Chunk, Citation, DocInfo, Draft, Span
 
 
 def verify(citation: Citation, page_text: str | None, start: int, end: int, chosen: str) -> bool:
@@ -95,23 +95,29 @@ class Citer:
         self.documents = documents
         self.line_map = line_map or (lambda file, page: ())
 
+    def citation(self, span: Span) -> Citation | None:
+        """The verified citation of ``span``; None when it points outside its page or its
+        quote is not what the page holds there (such a span is never shown)."""
+        chunk = span.chunk
+        page_text = self.page_text(chunk.file, chunk.page) or ""
+        if not 0 <= span.start < span.end <= len(page_text):
+            return None
+        citation = make_citation(
+            self.documents.get(chunk.file),
+            chunk,
+            page_text,
+            span.start,
+            span.end,
+            self.line_map(chunk.file, chunk.page),
+        )
+        return citation if verify(citation, page_text, span.start, span.end, span.text) else None
+
     def cite(self, draft: Draft) -> tuple[list[AnswerSentence], list[Citation]]:
         sentences: list[AnswerSentence] = []
         citations: list[Citation] = []
         for span in draft.spans:
-            chunk = span.chunk
-            page_text = self.page_text(chunk.file, chunk.page) or ""
-            if not 0 <= span.start < span.end <= len(page_text):
-                continue  # points outside its page: never shown
-            citation = make_citation(
-                self.documents.get(chunk.file),
-                chunk,
-                page_text,
-                span.start,
-                span.end,
-                self.line_map(chunk.file, chunk.page),
-            )
-            if not verify(citation, page_text, span.start, span.end, span.text):
+            citation = self.citation(span)
+            if citation is None:
                 continue
             citations.append(citation)
             shown = squash(span.claim) if span.claim else citation.quote

@@ -27,9 +27,9 @@ from kilde.config import SourceCheckSettings
 from kilde.errors import KildeError
 from kilde.text import analyze, sentence_spans, squash, words
 from kilde.text.figures import Figure, compare_figures, extract_figures, without_figures
-from kilde.types import Citation, DocInfo, Retrieved
+from kilde.types import Citation, DocInfo, Retrieved, Span
 
-from .cite import make_citation, verify
+from .cite import Citer
 from .gate import term_weight
 
 SUPPORTED = "supported"
@@ -213,21 +213,8 @@ class SourceChecker:
         return StatementCheck(statement, start, end, status, (citation,), mismatches, best.match)
 
     def _citation(self, cand: _Candidate) -> Citation | None:
-        chunk = cand.hit.chunk
-        page_text = self.page_text(chunk.file, chunk.page) or ""
-        if not 0 <= cand.start < cand.end <= len(page_text):
-            return None
-        citation = make_citation(
-            self.documents.get(chunk.file),
-            chunk,
-            page_text,
-            cand.start,
-            cand.end,
-            self.line_map(chunk.file, chunk.page),
-        )
-        if not verify(citation, page_text, cand.start, cand.end, cand.text):
-            return None
-        return citation
+        span = Span(cand.hit.chunk, cand.start, cand.end, cand.text)
+        return Citer(self.page_text, self.documents, self.line_map).citation(span)
 
 
 def _strip_marker(text: str) -> str:
