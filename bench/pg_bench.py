@@ -140,22 +140,16 @@ def bench_eval(server, args) -> None:
     gold = load_gold(GOLD)
     for mode in ("bm25", "ts_rank_cd"):
         store = PgStore(url, lexical=mode)
-        engine = Engine(settings.with_values(retriever="bm25"), store, embedder)
-        preds = _predict(engine.pipeline, gold, mode, False)
-        run, _ = evaluate(gold, preds, page_text=store.page_text)
-        r = run["retrieval"]
-        print(
-            f"lexical {mode:10s} hit@5 {r['hit@5']:.3f}  mrr@10 {r['mrr@10']:.3f}  "
-            f"answers {run['answers']['accuracy']:.3f}"
-        )
-        hybrid = Engine(settings, store, embedder)
-        preds = _predict(hybrid.pipeline, gold, mode, False)
-        run, _ = evaluate(gold, preds, page_text=store.page_text)
-        r = run["retrieval"]
-        print(
-            f"hybrid+{mode:10s} hit@5 {r['hit@5']:.3f}  mrr@10 {r['mrr@10']:.3f}  "
-            f"answers {run['answers']['accuracy']:.3f}"
-        )
+        for label, retriever in ((f"lexical {mode:10s}", "bm25"), (f"hybrid+{mode:10s}", None)):
+            chosen = settings.with_values(retriever=retriever) if retriever else settings
+            engine = Engine(chosen, store, embedder)
+            preds = _predict(engine.pipeline, gold, mode, False)
+            run, _ = evaluate(gold, preds, page_text=store.page_text)
+            r = run["retrieval"]
+            print(
+                f"{label} hit@5 {r['hit@5']:.3f}  mrr@10 {r['mrr@10']:.3f}  "
+                f"answers {run['answers']['accuracy']:.3f}"
+            )
         store.close()
     shutil.rmtree(out, ignore_errors=True)
 
