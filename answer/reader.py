@@ -69,7 +69,9 @@ class ReaderAnswerer:
             return Draft(answerer=self.name)
         spans: list[Span] = [c.span() for c in ranked]
         texts = [candidate_text(c.text, "", short_title(c.retrieved.chunk.title)) for c in ranked]
-        reader_scores, no_answer = self.reader.score(query, texts)
+        reader_scores, no_answer = self.reader.score(
+            query, texts, no_answer=self.settings.reader_no_answer
+        )
         if self.settings.reader_no_answer and float(reader_scores.max()) <= no_answer:
             return Draft(answerer=self.name)  # the reader finds no answer here
         rules_scores = np.asarray([c.score for c in ranked], dtype=np.float32)

@@ -63,9 +63,14 @@ class Reader:
             raise ReaderModelError(f"Lesermodellen har en skadet fil {encoder}; {_REBUILD}.")
         return cls(E5(model_path=str(encoder), num_threads=num_threads), head, folder)
 
-    def score(self, question: str, candidates: Sequence[str]) -> tuple[np.ndarray, float]:
-        """A score per candidate (higher is better) and the score of "no answer"."""
-        texts = [pair_text(question, c) for c in candidates] + [question]
+    def score(
+        self, question: str, candidates: Sequence[str], no_answer: bool = True
+    ) -> tuple[np.ndarray, float]:
+        """A score per candidate (higher is better) and the score of "no answer" (NaN with
+        ``no_answer=False``, which saves the question's own pass through the encoder)."""
+        texts = [pair_text(question, c) for c in candidates] + ([question] if no_answer else [])
         emb = np.asarray(self._engine.query(texts), dtype=np.float32).reshape(len(texts), -1)
-        scores = emb[:-1] @ self._w + self._b
+        scores = emb[: len(candidates)] @ self._w + self._b
+        if not no_answer:
+            return scores, float("nan")
         return scores, float(emb[-1] @ self._w_none + self._b_none)

@@ -166,6 +166,9 @@ def test_reader_scores_each_candidate(tiny_reader):
     scores, no_answer = Reader.load(tiny_reader).score(NORWEGIAN[0], NORWEGIAN[1:])
     assert scores.shape == (3,) and np.isfinite(scores).all() and np.isfinite(no_answer)
     assert len(set(scores.round(6).tolist())) == 3
+    # Without the no-answer pass the candidates score the same.
+    alone, skipped = Reader.load(tiny_reader).score(NORWEGIAN[0], NORWEGIAN[1:], no_answer=False)
+    assert np.allclose(alone, scores, atol=1e-5) and np.isnan(skipped)
 
 
 @pytest.mark.parametrize(
