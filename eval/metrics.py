@@ -176,7 +176,7 @@ class _Pages:
         return page is not None and self._spans(quote, file, page - 1)
 
 
-def _citation_correct(gold: GoldItem, citation: dict) -> bool:
+def citation_correct(gold: GoldItem, citation: dict) -> bool:
     quote = citation.get("quote") or ""
     same_file = [ev for ev in gold.evidence if ev.file == citation.get("file")]
     if not same_file:
@@ -216,7 +216,7 @@ def _citation_scores(
     page_text: PageText | None,
     located: EvidenceLocations | None = None,
 ) -> dict[str, Any]:
-    correct = [_citation_correct(gold, citation) for citation in citations]
+    correct = [citation_correct(gold, citation) for citation in citations]
     recall = _mean(
         any(
             citation.get("file") == ev.file and overlaps(citation.get("quote") or "", ev.quote)

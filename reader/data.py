@@ -206,3 +206,26 @@ def is_dev(question: str, share: float = 0.1) -> bool:
     """A stable hash split: the same question always lands on the same side."""
     digest = hashlib.sha1(question.encode()).digest()
     return digest[0] < 256 * share
+
+
+def pipeline_items(path: Path, max_candidates: int = 8, seed: int = 0) -> list[ReaderItem]:
+    """Items written by ``kilde.reader.mine``: the candidates kilde's pipeline shows the
+    reader. The negatives kept are the ones the rules rank highest (the hardest), up to
+    ``max_candidates`` with the positives; an item with no positive trains "no answer"."""
+    rng = random.Random(seed)
+    items: list[ReaderItem] = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        texts, positives = row["candidates"], list(row["positives"])
+        negatives = [i for i in range(len(texts)) if i not in positives]
+        chosen = positives + negatives[: max(0, max_candidates - len(positives))]
+        rng.shuffle(chosen)
+        items.append(
+            ReaderItem(
+                row["question"],
+                tuple(texts[i] for i in chosen),
+                frozenset(j for j, i in enumerate(chosen) if i in positives),
+                "pipeline" if positives else "pipeline-none",
+            )
+        )
+    return items

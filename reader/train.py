@@ -18,7 +18,14 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from kilde.reader.data import WITH_PREVIOUS, ReaderItem, in_domain_items, is_dev, norquad_items
+from kilde.reader.data import (
+    WITH_PREVIOUS,
+    ReaderItem,
+    in_domain_items,
+    is_dev,
+    norquad_items,
+    pipeline_items,
+)
 from kilde.reader.e5format import E5File, dequantize_q4, quantize_q4, read_e5, write_e5
 from kilde.reader.export import export_reader
 from kilde.reader.model import E5Encoder
@@ -87,14 +94,23 @@ def train(args: argparse.Namespace) -> dict:
     train_items = [i for i in nq if not is_dev(i.question)]
     train_items += [i for i in kd if not is_dev(i.question)] * args.in_domain_repeat
     kd_dev = [i for i in kd if is_dev(i.question)]
+    # The pipeline's own candidates for the same training questions (kilde.reader.mine).
+    mined = (
+        pipeline_items(Path(args.pipeline_items), args.max_candidates, args.seed)
+        if args.pipeline_items
+        else []
+    )
+    train_items += [i for i in mined if not is_dev(i.question)] * args.in_domain_repeat
+    mined_dev = [i for i in mined if is_dev(i.question)]
     if args.dev_limit:
         nq_dev_full = rng.sample(nq_dev_full, min(args.dev_limit, len(nq_dev_full)))
     if args.limit:
         train_items = rng.sample(train_items, min(args.limit, len(train_items)))
         nq_dev_full, kd_dev = nq_dev_full[: args.limit // 4], kd_dev[: args.limit // 4]
+        mined_dev = mined_dev[: args.limit // 4]
     print(
         f"train items {len(train_items)}, NorQuAD dev {len(nq_dev_full)},"
-        f" in-domain dev {len(kd_dev)}"
+        f" in-domain dev {len(kd_dev)}, pipeline dev {len(mined_dev)}"
     )
 
     net = ReaderNet(E5Encoder.from_e5(base)).to(device)
@@ -159,6 +175,8 @@ def train(args: argparse.Namespace) -> dict:
     report["dev_norquad_fp32"] = evaluate(scorer, nq_dev_full)
     if kd_dev:
         report["dev_in_domain_fp32"] = evaluate(scorer, kd_dev)
+    if mined_dev:
+        report["dev_pipeline_fp32"] = evaluate(scorer, mined_dev)
     if latent is not None and latent_scorer is not None and args.dev_latent:
         snapped = {k: v.detach().clone() for k, v in net.state_dict().items()}
         net.load_state_dict(latent)
@@ -177,6 +195,8 @@ def train(args: argparse.Namespace) -> dict:
     report["dev_norquad_q4"] = evaluate(q4.score, nq_dev_full)
     if kd_dev:
         report["dev_in_domain_q4"] = evaluate(q4.score, kd_dev)
+    if mined_dev:
+        report["dev_pipeline_q4"] = evaluate(q4.score, mined_dev)
     (out / "training.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     print(json.dumps({k: v for k, v in report.items() if k != "args"}, indent=2))
     return report
@@ -273,6 +293,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--max-tokens", type=int, default=128)
     p.add_argument("--no-answer-share", type=float, default=0.2)
     p.add_argument("--in-domain-repeat", type=int, default=3)
+    p.add_argument(
+        "--pipeline-items",
+        default="",
+        help="JSONL from kilde.reader.mine: the pipeline's candidates for the training questions",
+    )
     p.add_argument("--lr", type=float, default=1e-4)
     p.add_argument(
         "--qat",

@@ -1,0 +1,98 @@
+"""Training items from kilde's own pipeline: ``python -m kilde.reader.mine``.
+
+The in-domain items of ``kilde.reader.data`` put a question's evidence sentence among other
+sentences of the same file. In kilde the reader sees something else: the rules answerer's
+best sentences from the retrieved passages of several documents. This runs the real
+pipeline (hybrid retrieval over the corpus index that ``kilde eval`` builds, the rules
+answerer's candidates) over training questions and writes what the reader would read, so
+that it also learns on the candidates it meets at inference. Positives are the candidates
+that hold a gold answer alias or overlap a gold quote (the eval's own citation check).
+Unanswerable questions keep their candidates with no positive: they train "no answer" on
+near misses from retrieval. Answerable questions whose answer was not retrieved are left
+out. Only train/data goes in here, never eval/gold.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from tqdm import tqdm
+
+
+def _engine(corpus: Path):
+    from kilde.answer.engine import Engine
+    from kilde.config import Settings
+    from kilde.eval.runner import default_index_dir
+    from kilde.index.build import ingest
+    from kilde.index.embedders import load_embedder
+    from kilde.ingest.chunk import ChunkingParams
+    from kilde.ingest.ocr import OcrOptions
+
+    settings = Settings()
+    spec = settings.index.embedder
+    embedder = load_embedder(spec)
+    index_dir = default_index_dir(corpus, settings, spec)  # shared with `kilde eval`
+    ingest(
+        corpus,
+        index_dir,
+        embedder,
+        ChunkingParams.from_settings(settings.index),
+        progress=True,
+        embedder_spec=spec,
+        ocr=OcrOptions.from_settings(settings.index),
+    )
+    settings = settings.with_values(index_dir=str(index_dir), store="", answerer="rules")
+    return Engine.open(settings, embedder=embedder)
+
+
+def mine(gold_files: list[Path], pipe, out: Path, candidates: int) -> dict[str, int]:
+    """Write one JSON line per usable training question to ``out``; return the counts.
+    ``pipe`` is a rules pipeline (``Engine.pipeline``)."""
+    from kilde.eval.gold import load_gold
+    from kilde.eval.metrics import citation_correct
+    from kilde.reader.data import candidate_text, short_title
+
+    rules = pipe.answerer
+    items = [item for path in gold_files for item in load_gold(path) if item.split == "train"]
+    counts = {"questions": len(items), "answerable": 0, "unanswerable": 0, "not_retrieved": 0}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", encoding="utf-8") as sink:
+        for item in tqdm(items, desc="kandidater", unit="spørsmål"):
+            query = pipe.followup.resolve(item.question, ())
+            retrieved = pipe.retriever.retrieve(query, max(pipe.top_k, 10), None)
+            ranked = rules.candidates(item.question, query, retrieved)[:candidates]
+            positives = [
+                i
+                for i, c in enumerate(ranked)
+                if item.answerable
+                and citation_correct(item, {"file": c.retrieved.chunk.file, "quote": c.text})
+            ]
+            if item.answerable and not positives:
+                counts["not_retrieved"] += 1
+                continue
+            if not ranked:
+                continue
+            counts["answerable" if item.answerable else "unanswerable"] += 1
+            texts = [
+                candidate_text(c.text, "", short_title(c.retrieved.chunk.title)) for c in ranked
+            ]
+            row = {"question": query, "candidates": texts, "positives": positives}
+            sink.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return counts
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--train-data", type=Path, default=Path("train/data"))
+    p.add_argument("--corpus", type=Path, default=Path("corpus"))
+    p.add_argument("--out", type=Path, default=Path(".kilde/reader/pipeline-items.jsonl"))
+    p.add_argument("--candidates", type=int, default=12, help="the rules' top N sentences")
+    args = p.parse_args(argv)
+    files = sorted(args.train_data.glob("kilde-train-*.jsonl"))
+    print(json.dumps(mine(files, _engine(args.corpus).pipeline, args.out, args.candidates)))
+
+
+if __name__ == "__main__":
+    main()
