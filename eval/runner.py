@@ -15,7 +15,7 @@ from kilde.answer.factory import VARIANTS, build_baseline
 from kilde.answer.serialize import answer_to_dict
 from kilde.config import Settings
 from kilde.errors import KildeError
-from kilde.index.build import ingest
+from kilde.index.build import IngestReport, ingest
 from kilde.index.embedders import load_embedder
 from kilde.ingest.chunk import ChunkingParams
 from kilde.ingest.linemap import decode_file_lines
@@ -37,6 +37,31 @@ def default_index_dir(corpus_dir: Path, settings: Settings, embedder_spec: str) 
     key = f"{Path(corpus_dir).resolve()}|{embedder_spec}|{settings.index.chunk_size}|"
     key += str(settings.index.chunk_overlap)
     return Path(".kilde") / "eval" / hashlib.sha1(key.encode()).hexdigest()[:12]
+
+
+def eval_engine(
+    corpus_dir: Path,
+    settings: Settings,
+    embedder_spec: str | None = None,
+    index_dir: Path | None = None,
+    progress: bool = True,
+) -> tuple[Engine, IngestReport]:
+    """``corpus_dir`` ingested (incrementally) into its eval index, and an engine over it."""
+    spec = embedder_spec or settings.index.embedder
+    # The product's embedder path: the same query cache `kilde ask` and the app use.
+    embedder = QueryCache(load_embedder(spec))
+    index_dir = index_dir or default_index_dir(corpus_dir, settings, spec)
+    report = ingest(
+        corpus_dir,
+        index_dir,
+        embedder,
+        ChunkingParams.from_settings(settings.index),
+        progress=progress,
+        embedder_spec=spec,
+        ocr=OcrOptions.from_settings(settings.index),
+    )
+    settings = settings.with_values(index_dir=str(index_dir), store="")
+    return Engine.open(settings, embedder=embedder), report
 
 
 def run_eval(
@@ -71,20 +96,7 @@ def run_eval(
     located = locate_evidence(gold, sources)
     older = load_run(compare) if compare else None  # fail early on a bad --compare
 
-    spec = embedder_spec or settings.index.embedder
-    # The product's embedder path: the same query cache `kilde ask` and the app use.
-    embedder = QueryCache(load_embedder(spec))
-    index_dir = index_dir or default_index_dir(corpus_dir, settings, spec)
-    report = ingest(
-        corpus_dir,
-        index_dir,
-        embedder,
-        ChunkingParams.from_settings(settings.index),
-        progress=progress,
-        embedder_spec=spec,
-        ocr=OcrOptions.from_settings(settings.index),
-    )
-    base = Engine.open(settings.with_values(index_dir=str(index_dir), store=""), embedder=embedder)
+    base, report = eval_engine(corpus_dir, settings, embedder_spec, index_dir, progress)
 
     out_dir.mkdir(parents=True, exist_ok=True)
     runs: dict[str, dict] = {}

@@ -21,32 +21,6 @@ from pathlib import Path
 from tqdm import tqdm
 
 
-def _engine(corpus: Path):
-    from kilde.answer.engine import Engine
-    from kilde.config import Settings
-    from kilde.eval.runner import default_index_dir
-    from kilde.index.build import ingest
-    from kilde.index.embedders import load_embedder
-    from kilde.ingest.chunk import ChunkingParams
-    from kilde.ingest.ocr import OcrOptions
-
-    settings = Settings()
-    spec = settings.index.embedder
-    embedder = load_embedder(spec)
-    index_dir = default_index_dir(corpus, settings, spec)  # shared with `kilde eval`
-    ingest(
-        corpus,
-        index_dir,
-        embedder,
-        ChunkingParams.from_settings(settings.index),
-        progress=True,
-        embedder_spec=spec,
-        ocr=OcrOptions.from_settings(settings.index),
-    )
-    settings = settings.with_values(index_dir=str(index_dir), store="", answerer="rules")
-    return Engine.open(settings, embedder=embedder)
-
-
 def mine(gold_files: list[Path], pipe, out: Path, candidates: int) -> dict[str, int]:
     """Write one JSON line per usable training question to ``out``; return the counts.
     ``pipe`` is a rules pipeline (``Engine.pipeline``)."""
@@ -91,7 +65,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--candidates", type=int, default=12, help="the rules' top N sentences")
     args = p.parse_args(argv)
     files = sorted(args.train_data.glob("kilde-train-*.jsonl"))
-    print(json.dumps(mine(files, _engine(args.corpus).pipeline, args.out, args.candidates)))
+    from kilde.config import Settings
+    from kilde.eval.runner import eval_engine
+
+    # The index `kilde eval` builds of the corpus, shared with it.
+    engine, _ = eval_engine(args.corpus, Settings().with_values(answerer="rules"))
+    print(json.dumps(mine(files, engine.pipeline, args.out, args.candidates)))
 
 
 if __name__ == "__main__":
