@@ -13,7 +13,7 @@ LLAMA_CPP  := llama-cpp-python==0.3.36
 
 PDF_CORPUS ?= eval/runs/pdf-corpus
 
-.PHONY: install run index test test-fast lint format eval eval-statements eval-norquad pdf-corpus bench clean llm-server train-reader eval-reader
+.PHONY: install run index test test-fast lint format eval eval-followups eval-statements eval-norquad pdf-corpus bench clean llm-server train-reader eval-reader
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "kilde needs Python 3.11")'
@@ -64,6 +64,10 @@ pdf-corpus: install
 eval: install pdf-corpus
 	$(BIN)/kilde eval --gold eval/gold/kilde.jsonl --corpus $(CORPUS) --out eval/runs/latest --variant all
 	$(BIN)/kilde eval --gold eval/gold/kilde-pdf.jsonl --corpus $(PDF_CORPUS) --out eval/runs/latest-pdf --variant all
+
+eval-followups: install
+	$(BIN)/kilde eval --gold eval/gold/followups.jsonl --corpus $(CORPUS) --split dev --out eval/runs/followups-dev
+	$(BIN)/kilde eval --gold eval/gold/followups.jsonl --corpus $(CORPUS) --split test --out eval/runs/followups-test
 
 eval-statements: install
 	$(BIN)/kilde eval-statements --statements eval/gold/statements.jsonl --corpus $(CORPUS) --out eval/runs/statements

@@ -2,7 +2,10 @@
 
 Extractive kilde has no language model to rewrite questions, so this is deliberately simple:
 a follow-up borrows the previous question's words, and where it names a year or number the
-previous one's years and numbers give way to it.
+previous one's years and numbers give way to it. A year named relative to the previous
+question ("Hva var tallet året før?" after a question on 2024) becomes that year (2023), and
+words that only point back ("tallet", "andelen") are left out of the query: every sentence
+would match them equally, or none would.
 """
 
 from __future__ import annotations
@@ -11,22 +14,58 @@ import re
 from collections.abc import Sequence
 
 from kilde.text import words
-from kilde.text.lexicon import FOLLOWUP_OPENERS, PRONOUNS, QUESTION_WORDS
+from kilde.text.lexicon import (
+    FOLLOWUP_OPENERS,
+    FUNCTION_WORDS,
+    POINTING_BACK,
+    PRONOUNS,
+    QUESTION_WORDS,
+    REFERRING_WORDS,
+)
+from kilde.text.patterns import YEAR, relative_year
 
-_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 _NUMBER = re.compile(r"\b\d[\d ,.%]*\b")
 
 
 def is_followup(question: str) -> bool:
-    """A question that leans on the previous one: short, opens with "Og"/"Hva med", or
-    refers back with a pronoun and names little of its own."""
+    """A question that leans on the previous one: short, opens with "Og"/"Hva med", names a
+    year relative to another ("året før"), or refers back with a pronoun or a word like
+    "tallet" and names little of its own."""
     text = question.strip().lower()
-    content = [w for w in words(text) if w not in QUESTION_WORDS]
+    tokens = words(text)
+    # Its words beyond how it asks ("hvor mange") ...
+    asked = [w for w in tokens if w not in QUESTION_WORDS]
+    # ... and beyond the small words ("av", "som", "på").
+    content = [w for w in asked if w not in FUNCTION_WORDS]
+    # What the question names itself, beyond pointing back.
+    specific = [w for w in content if w not in REFERRING_WORDS | PRONOUNS]
     if text.startswith(FOLLOWUP_OPENERS) and len(content) <= 4:
         return True
-    if len(content) <= 2:
+    if len(asked) <= 2:
         return True
-    return len(content) <= 4 and any(w in PRONOUNS for w in words(text))
+    if relative_year(text) and not YEAR.search(text) and len(specific) <= 3:
+        return True
+    if len(specific) <= 1 and len(content) <= 6 or len(specific) <= 2 and len(content) <= 4:
+        return True
+    if any(w in POINTING_BACK for w in tokens) and len(content) <= 4:
+        return True
+    # "det"/"den"/"de" may be an article ("det nye vannverket"), so they need a shorter question.
+    return len(asked) <= 4 and any(w in PRONOUNS for w in tokens)
+
+
+def _own_part(question: str, previous: str) -> str:
+    """The follow-up's own words for the query: a relative year made absolute against the
+    last year of ``previous``, and the words that only point back left out."""
+    own = question.strip()
+    relative = relative_year(own)
+    years = YEAR.findall(previous)
+    if relative and not YEAR.search(own):
+        if not years:
+            return own  # no year to count from: the words stay as asked
+        found, offset = relative
+        own = f"{own[: found.start()]} {int(years[-1]) + offset} {own[found.end() :]}"
+    kept = [w for w in re.split(r"(\s+)", own) if w.strip(" ?!.,").lower() not in REFERRING_WORDS]
+    return "".join(kept)
 
 
 def resolve(question: str, history: Sequence[str]) -> str:
@@ -37,12 +76,26 @@ def resolve(question: str, history: Sequence[str]) -> str:
     previous = earlier[-1]
     if len(earlier) > 1 and is_followup(previous):
         previous = resolve(previous, earlier[:-1])
-    if _YEAR.search(question):
-        previous = _YEAR.sub(" ", previous)
-    elif _NUMBER.search(question):
+    own = _own_part(question, previous)
+    if YEAR.search(own):
+        previous = YEAR.sub(" ", previous)
+    elif _NUMBER.search(own):
         previous = _NUMBER.sub(" ", previous)
-    merged = f"{question.strip()} {previous.strip()}"
-    return re.sub(r"\s+", " ", merged).strip()
+    merged = re.sub(r"\s+", " ", f"{own} {previous.strip()}")
+    # Tidy what the removals left: "i ?" -> "?", "2023 ?" -> "2023?".
+    merged = re.sub(r"\b(?:i|fra|til|per|for) (?=[?.!]|$)", "", merged)
+    return re.sub(r"\s+(?=[?.!,])", "", merged).strip()
+
+
+def changed_year(question: str, query: str) -> frozenset[str]:
+    """The year a follow-up changes to, as it stands in the query ("Og for 2026?" -> 2026,
+    "Og året før?" after 2024 -> 2023); empty for a question searched as asked or one that
+    changes no year. The answer must hold it: the earlier question's own sentence matches
+    every other word better. (Only years: a name or a group may be written another way in
+    the answer, "HMN" for "Helse Midt-Norge", so those only weigh double.)"""
+    if " ".join(query.split()) == " ".join(question.split()):
+        return frozenset()
+    return frozenset(YEAR.findall(query if relative_year(question) else question))
 
 
 class FollowupResolver:

@@ -17,17 +17,23 @@ from kilde.index.embedders import Embedder
 from kilde.index.interface import Store
 from kilde.text import analyze, sentence_spans, squash
 from kilde.text.patterns import (
+    ASKS,
     CONTINUES,
     DATE,
     DEFINITION,
     FIGURE,
     NAME,
     REFERENCE_LINE,
+    YEAR,
     question_kind,
+    relative_year,
 )
 from kilde.types import Draft, Retrieved, Span
 
+from .followup import changed_year
 from .gate import term_weight
+
+MISSES_YEAR = 2.0  # more than a sentence's whole score can be
 
 DEFAULTS = AnswerSettings()
 
@@ -100,14 +106,23 @@ def score_candidates(
     """Every sentence of ``passages``, scored against the question and sorted best first.
     ``cosines[i]`` is passage i's cosine with the query; rank priors follow list order."""
     terms = set(analyze(query))
-    # The follow-up's own words weigh double: they say what changed.
+    # The follow-up's own words weigh double: they say what changed. A year it names relative
+    # to the earlier question ("året før") stands in the query as the year itself.
     own_terms = set(analyze(question))
+    if relative_year(question):
+        own_terms |= set(YEAR.findall(query))
 
     def weight(term: str) -> float:
         return term_weight(idf, term) * (2 if term in own_terms else 1)
 
     total = sum(weight(t) for t in terms) or 1.0
+    # A follow-up's answer must hold the year it changed to ("Og for 2026?"): without it, the
+    # earlier question's own sentence would match best. The penalty outweighs any match
+    # score, so such a sentence is chosen only when no candidate holds the year.
+    changed = changed_year(question, query)
     kind = question_kind(question)
+    if kind == "other" and query != question and not ASKS.match(question):
+        kind = question_kind(query)  # "Og i 2023?" wants what the earlier question wanted
     seen: set[tuple[str, int | None, int]] = set()
     out: list[Candidate] = []
     for rank, (hit, cosine) in enumerate(zip(passages, cosines, strict=True), start=1):
@@ -132,6 +147,7 @@ def score_candidates(
                 + settings.w_rank / rank
                 + settings.w_novelty * novelty
                 + answer_shape_bonus(kind, text, question, settings)
+                - (MISSES_YEAR if changed and not changed & set(stems) else 0.0)
             )
             out.append(Candidate(hit, chunk.start + a, chunk.start + b, text, score))
     out.sort(key=lambda c: -c.score)

@@ -44,4 +44,7 @@ def answer_to_dict(answer: Answer) -> dict:
         "latency_ms": round(answer.latency_ms, 3),
         "answerer": answer.answerer,
         "dropped_claims": answer.dropped_claims,
+        # Added with follow-ups read against earlier turns: the text that was searched (the
+        # question itself unless it was read as a follow-up).
+        "search_query": answer.search_query,
     }

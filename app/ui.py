@@ -207,6 +207,9 @@ def show_answer(i: int, turn: views.Turn) -> None:
     with st.chat_message("assistant"):
         if turn.answer.notice:
             st.info(turn.answer.notice)
+        read_as = views.read_as(turn.answer)
+        if read_as:
+            st.caption(read_as)
         if turn.refused:  # our own fixed text, which may say why ("ask in Norwegian")
             st.markdown(turn.answer.answer or REFUSAL_TEXT)
             if turn.sources:

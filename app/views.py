@@ -204,6 +204,15 @@ def answer_html(answer: Answer) -> str:
     return block(" ".join(parts), "kilde-answer")
 
 
+def read_as(answer: Answer) -> str | None:
+    """One line saying how a follow-up was read ("Og året før?" -> the earlier question with
+    2023), so the user can check it; None when the question was searched as asked."""
+    query = " ".join(answer.search_query.split())
+    if not query or query == " ".join(answer.question.split()):
+        return None
+    return f"Lest som oppfølging: «{query}»"
+
+
 def question_html(question: str) -> str:
     return block(escape_html(question), "kilde-question")
 

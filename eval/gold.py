@@ -52,7 +52,9 @@ _FIELDS: dict[str, type] = {
     "type": str,
 }
 # Optional fields, written after the required ones when set.
-_OPTIONAL_FIELDS: dict[str, type] = {"split": str}
+# ``history``: the earlier questions of a conversation, oldest first; the item's question is
+# asked as a follow-up to them (``kilde ask --history``).
+_OPTIONAL_FIELDS: dict[str, type] = {"split": str, "history": list}
 _EVIDENCE_FIELDS = ("file", "quote")
 _EVIDENCE_OPTIONAL = ("page",)
 
@@ -77,6 +79,7 @@ class GoldItem:
     answerable: bool
     type: str
     split: str | None = None
+    history: tuple[str, ...] = ()  # earlier questions of the conversation, oldest first
 
 
 class _LineError(Exception):
@@ -125,6 +128,9 @@ def _parse_item(obj: object) -> GoldItem:
     for alias in obj["answer_aliases"]:
         if not isinstance(alias, str):
             raise _LineError(f"answer_aliases must hold strings, got {_type_name(alias)}")
+    for turn in obj.get("history", []):
+        if not isinstance(turn, str):
+            raise _LineError(f"history must hold strings, got {_type_name(turn)}")
     evidence = []
     for ev in obj["evidence"]:
         if not isinstance(ev, dict):
@@ -148,6 +154,7 @@ def _parse_item(obj: object) -> GoldItem:
         answerable=obj["answerable"],
         type=obj["type"],
         split=obj.get("split"),
+        history=tuple(obj.get("history", [])),
     )
 
 
@@ -282,7 +289,8 @@ def locate_evidence(
 
 
 def item_to_dict(item: GoldItem) -> dict:
-    """The JSON object for one item, keys in schema order (``split`` only when set)."""
+    """The JSON object for one item, keys in schema order (``split`` and ``history`` only
+    when set)."""
     obj = {
         "id": item.id,
         "question": item.question,
@@ -294,6 +302,8 @@ def item_to_dict(item: GoldItem) -> dict:
     }
     if item.split is not None:
         obj["split"] = item.split
+    if item.history:
+        obj["history"] = list(item.history)
     return obj
 
 

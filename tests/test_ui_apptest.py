@@ -183,6 +183,10 @@ def test_follow_up_passes_earlier_questions(app, asked):
     assert "Røykvarslere skal testes hver måned." in html.unescape(
         app.chat_message[3].markdown[0].value
     )
+    # The follow-up says how it was read; the first question was searched as asked.
+    read_as = app.chat_message[3].caption[0].value
+    assert read_as.startswith("Lest som oppfølging: «Og røykvarslere?") and "brannøvelse" in read_as
+    assert not any(c.value.startswith("Lest som") for c in app.chat_message[1].caption)
 
 
 def test_document_filter_restricts_retrieval(app, asked):

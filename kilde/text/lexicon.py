@@ -55,6 +55,8 @@ QUESTION_WORDS = frozenset(
 )
 # Words that point back to an earlier turn.
 PRONOUNS = frozenset("det den de dette disse dem der dit her slik samme".split())
+# Of these, the ones that are never an article ("det nye vannverket"): they always point back.
+POINTING_BACK = frozenset("dette disse dem der dit slik samme".split())
 # Openings of a follow-up question ("Og i 2023?", "Hva med legene?").
 FOLLOWUP_OPENERS = (
     "og ",
@@ -66,6 +68,29 @@ FOLLOWUP_OPENERS = (
     "også ",
     "hvordan med",
     "i ",
+)
+# Years named relative to the year of the previous question ("Og året før?"), with the
+# offset from that year. Longer phrases first: the first that matches wins.
+RELATIVE_YEARS: tuple[tuple[str, int], ...] = (
+    (r"to år (?:før|tidligere|i forveien)", -2),
+    (r"tre år (?:før|tidligere|i forveien)", -3),
+    (r"to år (?:etter|senere|seinere)", 2),
+    (r"tre år (?:etter|senere|seinere)", 3),
+    (r"året (?:før|i forveien|forut)", -1),
+    (r"(?:det )?foregående (?:år|året)", -1),
+    (r"(?:det )?forrige (?:år|året)", -1),
+    (r"(?:et|ett) år (?:før|tidligere)", -1),
+    (r"året (?:etter|deretter)", 1),
+    (r"(?:det )?påfølgende (?:år|året)", 1),
+    (r"(?:det )?neste (?:år|året)", 1),
+    (r"(?:et|ett) år (?:etter|senere|seinere)", 1),
+    (r"samme år(?:et)?", 0),
+)
+# Words that stand for "the figure just asked about" and name nothing of their own
+# ("Hva var tallet året før?"): a question made of these and question words is a follow-up.
+REFERRING_WORDS = frozenset(
+    """tallet tallene andelen antallet beløpet summen prosenten prosentandelen nivået
+    resultatet utviklingen endringen situasjonen tilsvarende året år før etter da""".split()
 )
 
 # Words that show a question is Norwegian (bokmål or nynorsk), whatever it asks about.

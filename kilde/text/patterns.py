@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from .lexicon import RELATIVE_YEARS
+
 _NUMBER_Q = re.compile(
     r"\b(hvor (mange|mye|stor|store|høy|høye|lang|lenge|langt)|andel\w*|prosent\w*|antall"
     r"|kostet|koste|kostnad\w*|beløp|tall|skår\w*|nivå)\b",
@@ -15,6 +17,9 @@ _DEFINITION_Q = re.compile(
     r"\bhva (menes|mener\b.*\bmed|forstås|betyr|innebærer|regnes som|vil det si)", re.IGNORECASE
 )
 _ENTITY_Q = re.compile(r"\b(hvem|hvilke[nt]?|hva heter)\b", re.IGNORECASE)
+# A question that opens with its own question word ("Hvorfor ble det lagt ned?") says what it
+# wants itself, even when it leans on an earlier one for its subject.
+ASKS = re.compile(r"\s*(hva|hvem|hvor|hvilke[nt]?|når|hvordan|hvorfor)\b", re.IGNORECASE)
 
 FIGURE = re.compile(r"\d")
 # "Med dette mener vi ...", "... defineres som ...": the wording of a definition.
@@ -47,3 +52,17 @@ def question_kind(question: str) -> str:
     if _ENTITY_Q.search(question):
         return "entity"
     return "other"
+
+
+YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+_RELATIVE = tuple((re.compile(rf"\b{p}\b", re.IGNORECASE), n) for p, n in RELATIVE_YEARS)
+
+
+def relative_year(text: str) -> tuple[re.Match[str], int] | None:
+    """The first phrase of ``text`` that names a year relative to an earlier one
+    ("året før" -> -1), with its offset; None when it has none."""
+    for pattern, offset in _RELATIVE:
+        found = pattern.search(text)
+        if found:
+            return found, offset
+    return None
