@@ -34,7 +34,12 @@ class RerankerStage(Protocol):
 
 
 class GateStage(Protocol):
+    """Refuses before answering (too little evidence) or after (the draft misses what the
+    question pins down)."""
+
     def check(self, query: str, retrieved: Sequence[Retrieved]) -> Evidence: ...
+
+    def admits(self, query: str, draft: Draft) -> bool: ...
 
 
 class AnswererStage(Protocol):
@@ -68,6 +73,8 @@ class Pipeline:
             draft = Draft(answerer=self.answerer.name)
         else:
             draft = self.answerer.draft(question, query, retrieved)
+            if draft.spans and not self.gate.admits(query, draft):
+                draft = Draft(answerer=draft.answerer, notice=draft.notice)
         sentences, citations = self.citer.cite(draft)
         refused = not sentences  # nothing strong enough, or nothing that verified
         return Answer(

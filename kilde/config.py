@@ -89,6 +89,12 @@ class GateSettings:
         lo=0.0,
         hi=1.0,
     )
+    refuse_missing_year: bool = _f(
+        False,
+        "Refuse when the question names a year and no sentence of the answer (or the 200 "
+        "characters above it) holds it. Off: on the held-out test split it refused one "
+        "unanswerable and one answerable question more (docs/tuning.md, Refusal).",
+    )
 
 
 @dataclass(frozen=True)

@@ -283,3 +283,15 @@ def test_a_follow_up_answer_holds_the_year_it_changed_to():
     assert changed_year(query, query) == frozenset()
     best = score_candidates(query, query, [Retrieved(chunk, 1.0)], [0.5], idf)[0]
     assert best.text.startswith("Legevakten i Nordvik hadde 14 leger")
+
+
+def test_a_year_the_documents_do_not_give_is_refused_not_answered_with_another(engine):
+    # The report gives the doctors for 2023 and 2024: 2022's figure is not there.
+    asked = "Hvor mange leger hadde legevakten i Nordvik i 2022?"
+    strict = engine.with_settings(engine.settings.with_values(refuse_missing_year=True))
+    refused = strict.ask(asked)
+    assert refused.refused and refused.answer == REFUSAL_TEXT
+    assert not strict.ask("Hvor mange leger hadde legevakten i Nordvik i 2024?").refused
+    # Without the check (the default), the near miss for another year is given.
+    near_miss = engine.ask(asked)
+    assert not near_miss.refused and "2022" not in near_miss.answer

@@ -72,6 +72,23 @@ def test_gate_weighs_unknown_words_and_coverage():
     assert empty.coverage == 0.0 and empty.refuse
 
 
+def test_gate_admits_an_answer_only_with_the_year_the_question_names():
+    table = "Tabell 4. Leger ved legevakten, 2024\nNordvik: 17\nStorli: 9\n" + "x" * 250
+    table += "\nMerknad: tallene for 2022 er ikke med. Nordvik: 14"
+    chunk = Chunk("c", "f.txt", "T", None, None, 1000, 1000 + len(table), table)
+
+    def draft(sentence: str) -> Draft:
+        at = 1000 + table.index(sentence)
+        return Draft(spans=(Span(chunk, at, at + len(sentence), sentence),))
+
+    gate = EvidenceGate({}, GateSettings(refuse_missing_year=True), passages=5)
+    asked = "Hvor mange leger hadde Nordvik i 2024?"
+    assert gate.admits(asked, draft("Nordvik: 17"))  # the year heads the table just above
+    assert not gate.admits(asked, draft("Nordvik: 14"))  # far below it, after 2022's note
+    assert gate.admits("Hvor mange leger hadde Nordvik?", draft("Nordvik: 14"))  # no year
+    assert EvidenceGate({}, GateSettings(), passages=5).admits(asked, draft("Nordvik: 14"))
+
+
 def test_rules_answerer_drafts_page_slices_from_the_passages_it_is_given(engine):
     passages = engine.retriever.retrieve(COST_QUESTION, 10)
     idf = engine.store.term_stats().idf_table()
