@@ -86,10 +86,10 @@ bench: install
 # 2-core machine; CUDA is used when present. The fp32 weights stay in .kilde/reader/.
 train-reader: install
 	$(BIN)/python -m kilde.reader.train --out models/reader --context none --steps 600 \
-		--max-minutes 38 --dev-limit 200 --dev-latent --save-torch .kilde/reader/fp32.pt
+		--layers 12 --frozen-layers 6 --threads 2 --max-minutes 90 --dev-limit 200
 
 eval-reader: install
-	$(BIN)/python -m kilde.reader.evaluate --reader models/reader --torch .kilde/reader/fp32.pt \
+	$(BIN)/python -m kilde.reader.evaluate --reader models/reader \
 		--out models/reader/validation.json --skip e5_bi_encoder_untrained
 
 clean:

