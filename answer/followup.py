@@ -93,7 +93,7 @@ def changed_year(question: str, query: str) -> frozenset[str]:
     changes no year. The answer must hold it: the earlier question's own sentence matches
     every other word better. (Only years: a name or a group may be written another way in
     the answer, "HMN" for "Helse Midt-Norge", so those only weigh double.)"""
-    if " ".join(query.split()) == " ".join(question.split()):
+    if query == question:  # resolve() returns the question itself when it is no follow-up
         return frozenset()
     return frozenset(YEAR.findall(query if relative_year(question) else question))
 

@@ -60,14 +60,22 @@ class Pipeline:
     reranker: RerankerStage | None = None
     top_k: int = 10
 
-    def ask(
+    def retrieve(
         self, question: str, history: Sequence[str] = (), filters: Filters | None = None
-    ) -> Answer:
-        started = time.perf_counter()
+    ) -> tuple[str, list[Retrieved]]:
+        """The query ``question`` is searched with, and the passages found: the stages
+        before the gate."""
         query = self.followup.resolve(question, history)
         retrieved = self.retriever.retrieve(query, max(self.top_k, 10), filters)
         if self.reranker is not None:
             retrieved = self.reranker.rerank(query, retrieved)
+        return query, retrieved
+
+    def ask(
+        self, question: str, history: Sequence[str] = (), filters: Filters | None = None
+    ) -> Answer:
+        started = time.perf_counter()
+        query, retrieved = self.retrieve(question, history, filters)
         evidence = self.gate.check(query, retrieved)
         if evidence.refuse:
             draft = Draft(answerer=self.answerer.name)

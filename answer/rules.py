@@ -24,9 +24,7 @@ from kilde.text.patterns import (
     FIGURE,
     NAME,
     REFERENCE_LINE,
-    YEAR,
     question_kind,
-    relative_year,
 )
 from kilde.types import Draft, Retrieved, Span
 
@@ -106,20 +104,18 @@ def score_candidates(
     """Every sentence of ``passages``, scored against the question and sorted best first.
     ``cosines[i]`` is passage i's cosine with the query; rank priors follow list order."""
     terms = set(analyze(query))
+    # A follow-up's answer must hold the year it changed to ("Og for 2026?"): without it, the
+    # earlier question's own sentence would match best. The penalty outweighs any match
+    # score, so such a sentence is chosen only when no candidate holds the year.
+    changed = changed_year(question, query)
     # The follow-up's own words weigh double: they say what changed. A year it names relative
     # to the earlier question ("året før") stands in the query as the year itself.
-    own_terms = set(analyze(question))
-    if relative_year(question):
-        own_terms |= set(YEAR.findall(query))
+    own_terms = set(analyze(question)) | changed
 
     def weight(term: str) -> float:
         return term_weight(idf, term) * (2 if term in own_terms else 1)
 
     total = sum(weight(t) for t in terms) or 1.0
-    # A follow-up's answer must hold the year it changed to ("Og for 2026?"): without it, the
-    # earlier question's own sentence would match best. The penalty outweighs any match
-    # score, so such a sentence is chosen only when no candidate holds the year.
-    changed = changed_year(question, query)
     kind = question_kind(question)
     if kind == "other" and query != question and not ASKS.match(question):
         kind = question_kind(query)  # "Og i 2023?" wants what the earlier question wanted

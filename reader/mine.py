@@ -34,8 +34,7 @@ def mine(gold_files: list[Path], pipe, out: Path, candidates: int) -> dict[str, 
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", encoding="utf-8") as sink:
         for item in tqdm(items, desc="kandidater", unit="spørsmål"):
-            query = pipe.followup.resolve(item.question, ())
-            retrieved = pipe.retriever.retrieve(query, max(pipe.top_k, 10), None)
+            query, retrieved = pipe.retrieve(item.question)
             ranked = rules.candidates(item.question, query, retrieved)[:candidates]
             positives = [
                 i
