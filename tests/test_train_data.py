@@ -25,6 +25,7 @@ def test_train_files_pass_the_disjointness_check(capsys):
     files = sorted(TRAIN.glob("kilde-train-*.jsonl"))
     assert files
     assert _checker().main([]) == 0, capsys.readouterr().out
+    assert "kilde-train-c.jsonl" in capsys.readouterr().out  # train/more is checked too
     items = load_gold(TRAIN / "kilde-train-a.jsonl")
     assert sum(i.answerable for i in items) >= 200
     assert sum(not i.answerable for i in items) >= 30

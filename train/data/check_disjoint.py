@@ -2,7 +2,9 @@
 
     .venv/bin/python train/data/check_disjoint.py [TRAIN_JSONL ...]
 
-Default: every train/data/kilde-train-*.jsonl against eval/gold/kilde.jsonl. A training item
+Default: every train/data/kilde-train-*.jsonl and train/more/kilde-train-*.jsonl (questions
+written later, not in the shipped reader's training; docs/reader.md) against
+eval/gold/kilde.jsonl. A training item
 fails when one of its quotes shares a run of 8 words with an eval quote, lies in the same
 sentence as an eval quote, or when its question has word-set Jaccard > 0.6 with an eval
 question. The train files are also validated against corpus/ and must all say
@@ -63,7 +65,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", type=Path, default=ROOT / "corpus")
     parser.add_argument("--fix", action="store_true", help="drop items that overlap eval items")
     args = parser.parse_args(argv)
-    paths = args.train or sorted((ROOT / "train" / "data").glob("kilde-train-*.jsonl"))
+    paths = args.train or [
+        *sorted((ROOT / "train" / "data").glob("kilde-train-*.jsonl")),
+        *sorted((ROOT / "train" / "more").glob("kilde-train-*.jsonl")),
+    ]
     evals = load_gold(args.eval)
     index = EvidenceIndex(evals, args.corpus)
     problems: list[str] = []
