@@ -29,6 +29,7 @@ from kilde.reader.data import (
 from kilde.reader.e5format import E5File, dequantize_q4, quantize_q4, read_e5, write_e5
 from kilde.reader.export import export_reader
 from kilde.reader.model import E5Encoder
+from kilde.reader.nearmiss import near_miss_items
 from kilde.reader.scoring import ReaderNet, evaluate, listwise_loss, torch_scorer
 from kilde.reader.tokenizer import Tokenizer, prune_vocab
 
@@ -102,12 +103,17 @@ def train(args: argparse.Namespace) -> dict:
     )
     train_items += [i for i in mined if not is_dev(i.question)] * args.in_domain_repeat
     mined_dev = [i for i in mined if is_dev(i.question)]
+    if args.near_miss_share:  # once per question, though in-domain items are repeated
+        answerable = [i for i in dict.fromkeys(train_items) if i.positives]
+        train_items += near_miss_items(answerable, args.near_miss_share, args.seed)
     if args.dev_limit:
         nq_dev_full = rng.sample(nq_dev_full, min(args.dev_limit, len(nq_dev_full)))
     if args.limit:
         train_items = rng.sample(train_items, min(args.limit, len(train_items)))
         nq_dev_full, kd_dev = nq_dev_full[: args.limit // 4], kd_dev[: args.limit // 4]
         mined_dev = mined_dev[: args.limit // 4]
+    # Dev near misses (each dev item with a detail to swap) measure how often they are refused.
+    near_dev = near_miss_items([*nq_dev_full, *kd_dev], 1.0, args.seed + 1)
     print(
         f"train items {len(train_items)}, NorQuAD dev {len(nq_dev_full)},"
         f" in-domain dev {len(kd_dev)}, pipeline dev {len(mined_dev)}"
@@ -177,6 +183,7 @@ def train(args: argparse.Namespace) -> dict:
         report["dev_in_domain_fp32"] = evaluate(scorer, kd_dev)
     if mined_dev:
         report["dev_pipeline_fp32"] = evaluate(scorer, mined_dev)
+    report["dev_near_miss_fp32"] = evaluate(scorer, near_dev)
     if latent is not None and latent_scorer is not None and args.dev_latent:
         snapped = {k: v.detach().clone() for k, v in net.state_dict().items()}
         net.load_state_dict(latent)
@@ -197,6 +204,7 @@ def train(args: argparse.Namespace) -> dict:
         report["dev_in_domain_q4"] = evaluate(q4.score, kd_dev)
     if mined_dev:
         report["dev_pipeline_q4"] = evaluate(q4.score, mined_dev)
+    report["dev_near_miss_q4"] = evaluate(q4.score, near_dev)
     (out / "training.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     print(json.dumps({k: v for k, v in report.items() if k != "args"}, indent=2))
     return report
@@ -293,6 +301,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--max-tokens", type=int, default=128)
     p.add_argument("--no-answer-share", type=float, default=0.2)
     p.add_argument("--in-domain-repeat", type=int, default=3)
+    p.add_argument(
+        "--near-miss-share",
+        type=float,
+        default=0.0,
+        help="share of answerable items also trained as near misses (a detail swapped, no answer)",
+    )
     p.add_argument(
         "--pipeline-items",
         default="",
