@@ -1,8 +1,11 @@
-"""The evidence gate: refuse when the documents cover too little of the question.
+"""The evidence gate: refuse when the documents cover too little of the question, or when
+the answer's passages do not name what the question is about.
 
 With no model that reads the text, refusal is decided from the question's idf-weighted
-stemmed terms: ``unknown`` is the share no document has at all; ``coverage`` the largest share
-one of the top passages holds (docs/tuning.md, "Refusal").
+stemmed terms before answering (``unknown``: the share no document has at all; ``coverage``:
+the largest share one of the top passages holds), and after drafting from the question's
+names and years, which a passage the answer comes from must name (docs/tuning.md,
+"Refusal").
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from dataclasses import dataclass
 
 from kilde.config import GateSettings
 from kilde.text import analyze
+from kilde.text.details import missing_details
 from kilde.text.patterns import YEAR
 from kilde.types import Draft, Retrieved, Span
 
@@ -50,11 +54,25 @@ class EvidenceGate:
         )
         return Evidence(unknown=unknown, coverage=coverage, refuse=refuse)
 
-    def admits(self, query: str, draft: Draft) -> bool:
-        """Whether a drafted answer may stand. With ``refuse_missing_year`` (off by default), a
-        question that names a year ("... i 2025?") needs that year in one of the answer's
-        sentences or just above it; otherwise a near miss for another year is given as the
-        answer. It helped on train/data, not on the held-out test (docs/tuning.md, Refusal)."""
+    def admits(self, query: str, draft: Draft, question: str | None = None) -> bool:
+        """Whether a drafted answer may stand.
+
+        With ``refuse_missing_detail``, every name and year of the user's own ``question``
+        (``query`` when not given) must stand in a passage the answer comes from, its title
+        or heading: a passage on Helse Nord-Trøndelag does not answer a question on Helse
+        Nord. A follow-up's resolved query is not used, since it carries the earlier
+        question's names, which the new answer need not repeat.
+
+        With ``refuse_missing_year`` (off by default), a question that names a year ("... i
+        2025?") needs that year in one of the answer's sentences or just above it. It helped
+        on train/data, not on the held-out test (docs/tuning.md, Refusal)."""
+        if self.settings.refuse_missing_detail:
+            passages = {
+                s.chunk.chunk_id: f"{s.chunk.title}\n{s.chunk.heading or ''}\n{s.chunk.text}"
+                for s in draft.spans
+            }
+            if missing_details(question or query, passages.values()):
+                return False
         asked = set(YEAR.findall(query))
         if not asked or not self.settings.refuse_missing_year:
             return True
@@ -76,5 +94,5 @@ class OpenGate:
     def check(self, query: str, retrieved: Sequence[Retrieved]) -> Evidence:
         return Evidence(unknown=0.0, coverage=1.0, refuse=False)
 
-    def admits(self, query: str, draft: Draft) -> bool:
+    def admits(self, query: str, draft: Draft, question: str | None = None) -> bool:
         return True

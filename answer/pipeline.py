@@ -39,7 +39,7 @@ class GateStage(Protocol):
 
     def check(self, query: str, retrieved: Sequence[Retrieved]) -> Evidence: ...
 
-    def admits(self, query: str, draft: Draft) -> bool: ...
+    def admits(self, query: str, draft: Draft, question: str | None = None) -> bool: ...
 
 
 class AnswererStage(Protocol):
@@ -81,7 +81,7 @@ class Pipeline:
             draft = Draft(answerer=self.answerer.name)
         else:
             draft = self.answerer.draft(question, query, retrieved)
-            if draft.spans and not self.gate.admits(query, draft):
+            if draft.spans and not self.gate.admits(query, draft, question):
                 draft = Draft(answerer=draft.answerer, notice=draft.notice)
         sentences, citations = self.citer.cite(draft)
         refused = not sentences  # nothing strong enough, or nothing that verified

@@ -288,10 +288,20 @@ def test_a_follow_up_answer_holds_the_year_it_changed_to():
 def test_a_year_the_documents_do_not_give_is_refused_not_answered_with_another(engine):
     # The report gives the doctors for 2023 and 2024: 2022's figure is not there.
     asked = "Hvor mange leger hadde legevakten i Nordvik i 2022?"
-    strict = engine.with_settings(engine.settings.with_values(refuse_missing_year=True))
-    refused = strict.ask(asked)
+    refused = engine.ask(asked)  # the detail check, on by default: no passage names 2022
     assert refused.refused and refused.answer == REFUSAL_TEXT
-    assert not strict.ask("Hvor mange leger hadde legevakten i Nordvik i 2024?").refused
-    # Without the check (the default), the near miss for another year is given.
-    near_miss = engine.ask(asked)
+    assert not engine.ask("Hvor mange leger hadde legevakten i Nordvik i 2024?").refused
+    no_detail = engine.settings.with_values(refuse_missing_detail=False)
+    strict = engine.with_settings(no_detail.with_values(refuse_missing_year=True))
+    assert strict.ask(asked).refused  # the narrower year check refuses it as well
+    # Without either check the near miss for another year is given.
+    near_miss = engine.with_settings(no_detail).ask(asked)
     assert not near_miss.refused and "2022" not in near_miss.answer
+
+
+def test_a_place_the_documents_do_not_cover_is_refused_not_answered_with_another(engine):
+    asked = "Hvor mange leger hadde legevakten i Sørvik i 2024?"
+    assert engine.ask(asked).refused  # the passages are all about Nordvik
+    unchecked = engine.with_settings(engine.settings.with_values(refuse_missing_detail=False))
+    near_miss = unchecked.ask(asked)
+    assert not near_miss.refused and "Nordvik" in " ".join(s.text for s in near_miss.sentences)

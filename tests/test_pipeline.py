@@ -81,12 +81,29 @@ def test_gate_admits_an_answer_only_with_the_year_the_question_names():
         at = 1000 + table.index(sentence)
         return Draft(spans=(Span(chunk, at, at + len(sentence), sentence),))
 
-    gate = EvidenceGate({}, GateSettings(refuse_missing_year=True), passages=5)
+    only_year = GateSettings(refuse_missing_year=True, refuse_missing_detail=False)
+    gate = EvidenceGate({}, only_year, passages=5)
     asked = "Hvor mange leger hadde Nordvik i 2024?"
     assert gate.admits(asked, draft("Nordvik: 17"))  # the year heads the table just above
     assert not gate.admits(asked, draft("Nordvik: 14"))  # far below it, after 2022's note
     assert gate.admits("Hvor mange leger hadde Nordvik?", draft("Nordvik: 14"))  # no year
-    assert EvidenceGate({}, GateSettings(), passages=5).admits(asked, draft("Nordvik: 14"))
+    neither = GateSettings(refuse_missing_detail=False)
+    assert EvidenceGate({}, neither, passages=5).admits(asked, draft("Nordvik: 14"))
+
+
+def test_gate_admits_an_answer_only_from_a_passage_naming_the_questions_names_and_years():
+    text = "Helse Nord-Trøndelag tok i bruk Helseplattformen i 2023."
+    chunk = Chunk("c", "f.txt", "Status for Helseplattformen", None, None, 0, len(text), text)
+    answer = Draft(spans=(Span(chunk, 0, len(text), text),))
+    gate = EvidenceGate({}, GateSettings(), passages=5)  # the check is on by default
+    assert gate.admits("Når tok Helse Nord-Trøndelag i bruk Helseplattformen?", answer)
+    assert not gate.admits("Når tok Helse Nord i bruk Helseplattformen?", answer)
+    assert not gate.admits("Hva skjedde med Helseplattformen i 2021?", answer)
+    # A follow-up is checked on the user's own words, not on the merged query that carries
+    # the earlier question's names.
+    merged = "Når tok Helse Nord i bruk Helseplattformen i 2023"
+    assert gate.admits(merged, answer, question="Og året før det igjen, i 2023?")
+    assert not gate.admits(merged, answer)
 
 
 def test_rules_answerer_drafts_page_slices_from_the_passages_it_is_given(engine):
