@@ -41,3 +41,11 @@ def test_a_year_must_stand_as_a_year():
     question = "Hvor mange svarte i 2022?"
     assert missing_details(question, ["I 20221 tilfeller svarte 2023-utvalget."]) == ["2022"]
     assert missing_details(question, ["Tabell: 2021 2022 2023"]) == []
+
+
+def test_two_names_side_by_side_are_named_by_each_of_them():
+    question = "Hvordan omtalte David Crosby Daryl Hannah?"
+    assert [d.text for d in asked_details(question)] == ["David Crosby Daryl Hannah"]
+    assert missing_details(question, ["Crosby sa at Hannah ... skrev David og Daryl"]) == []
+    # each word must stand as a name: lower case or part of a longer name does not count
+    assert missing_details(question, ["Crosby, Hannah, David og daryl"]) != []

@@ -23,9 +23,18 @@ _YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 class Detail:
     text: str  # as the question writes it
     pattern: re.Pattern[str]  # how a passage that names it writes it
+    # Two names side by side ("Hannibal Italia", "David Crosby Daryl Hannah") are one run of
+    # capitals; a passage that has each word as a name (capitalised) names them too.
+    each_word: tuple[re.Pattern[str], ...] = ()
 
     def named_in(self, text: str) -> bool:
-        return self.pattern.search(text) is not None
+        if self.pattern.search(text) is not None:
+            return True
+        return bool(self.each_word) and all(p.search(text) for p in self.each_word)
+
+
+# A name is not a longer one: "Helse Nord" is not named by "Helse Nord-Trøndelag".
+_NAME_END = r"(?!\w)(?!-(?-i:[A-ZÆØÅ]))"
 
 
 def _name_pattern(words: list[str], compound: bool) -> re.Pattern[str]:
@@ -33,10 +42,15 @@ def _name_pattern(words: list[str], compound: bool) -> re.Pattern[str]:
     if len(last) > 4 and last.endswith("s"):  # "Helsedirektoratets": the genitive of a name
         last = last[:-1]
     body = r"\s+".join([*map(re.escape, head), re.escape(last)]) + "s?"
-    # A name is not a longer one: "Helse Nord" is not named by "Helse Nord-Trøndelag".
     # "Helseplattform-samarbeidet" asks about Helseplattform, which "Helseplattformen" names.
-    end = "" if compound else r"(?!\w)(?!-(?-i:[A-ZÆØÅ]))"
+    end = "" if compound else _NAME_END
     return re.compile(rf"(?<!\w){body}{end}", re.IGNORECASE)
+
+
+def _word_patterns(words: list[str]) -> tuple[re.Pattern[str], ...]:
+    if len(words) < 2:
+        return ()
+    return tuple(re.compile(rf"(?<!\w){re.escape(w)}s?{_NAME_END}") for w in words)
 
 
 def asked_details(question: str) -> list[Detail]:
@@ -46,7 +60,10 @@ def asked_details(question: str) -> list[Detail]:
 
     def close(compound: bool = False) -> None:
         if run:
-            details.append(Detail(" ".join(run), _name_pattern(run, compound)))
+            words = list(run)
+            details.append(
+                Detail(" ".join(words), _name_pattern(words, compound), _word_patterns(words))
+            )
             run.clear()
 
     tokens = list(_TOKEN.finditer(question))
