@@ -13,7 +13,7 @@ LLAMA_CPP  := llama-cpp-python==0.3.36
 
 PDF_CORPUS ?= eval/runs/pdf-corpus
 
-.PHONY: install run index test test-fast lint format eval eval-followups eval-statements eval-norquad pdf-corpus bench clean llm-server train-reader eval-reader
+.PHONY: install run index test test-fast lint format eval eval-followups eval-pool eval-statements eval-norquad pdf-corpus bench clean llm-server train-reader eval-reader
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "kilde needs Python 3.11")'
@@ -68,6 +68,12 @@ eval: install pdf-corpus
 eval-followups: install
 	$(BIN)/kilde eval --gold eval/gold/followups.jsonl --corpus $(CORPUS) --split dev --out eval/runs/followups-dev
 	$(BIN)/kilde eval --gold eval/gold/followups.jsonl --corpus $(CORPUS) --split test --out eval/runs/followups-test
+
+# The gate's tuning set: the 970 training questions, written blind to the gate (docs/tuning.md).
+eval-pool: install
+	@mkdir -p .kilde
+	cat train/data/kilde-train-*.jsonl train/more/kilde-train-*.jsonl > .kilde/pool.jsonl
+	$(BIN)/kilde eval --gold .kilde/pool.jsonl --corpus $(CORPUS) --split all --out eval/runs/pool
 
 eval-statements: install
 	$(BIN)/kilde eval-statements --statements eval/gold/statements.jsonl --corpus $(CORPUS) --out eval/runs/statements
