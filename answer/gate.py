@@ -73,10 +73,10 @@ class EvidenceGate:
             }
             if missing_details(question or query, passages.values()):
                 return False
-        asked = set(YEAR.findall(query))
-        if not asked or not self.settings.refuse_missing_year:
+        if not self.settings.refuse_missing_year:
             return True
-        return any(asked & set(YEAR.findall(_with_lead(span))) for span in draft.spans)
+        asked = set(YEAR.findall(query))
+        return not asked or any(asked & set(YEAR.findall(_with_lead(span))) for span in draft.spans)
 
 
 LEAD_CHARS = 200  # a table's year stands in its heading or first row, above the figure

@@ -15,9 +15,10 @@ import random
 import re
 from collections.abc import Sequence
 
+from kilde.text.patterns import YEAR
+
 from .data import ReaderItem
 
-YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 NUMBER = re.compile(r"\b\d+\b")
 # A capitalised word that is not the question's first word: a name, place or organisation.
 NAME = re.compile(r"(?<=\s)[A-ZÆØÅ][\wæøåÆØÅ-]{2,}")
@@ -28,8 +29,13 @@ def names(questions: Sequence[str]) -> list[str]:
     return sorted({m.group() for q in questions for m in NAME.finditer(q)})
 
 
+def _word(word: str) -> re.Pattern[str]:
+    """``word`` as a whole word, in any case."""
+    return re.compile(rf"(?<!\w){re.escape(word)}(?!\w)", re.IGNORECASE)
+
+
 def _in_any(word: str, texts: Sequence[str]) -> bool:
-    pattern = re.compile(rf"(?<![\wæøå]){re.escape(word)}(?![\wæøå])", re.IGNORECASE)
+    pattern = _word(word)
     return any(pattern.search(t) for t in texts)
 
 
@@ -79,8 +85,6 @@ def near_miss_items(items: Sequence[ReaderItem], share: float, seed: int = 0) ->
         if not swaps:
             continue
         detail, replacement = rng.choice(swaps)
-        question = re.sub(
-            rf"(?<![\wæøå]){re.escape(detail)}(?![\wæøå])", replacement, item.question, count=1
-        )
+        question = _word(detail).sub(replacement, item.question, count=1)
         out.append(ReaderItem(question, item.candidates, frozenset(), item.source + "-nearmiss"))
     return out

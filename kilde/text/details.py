@@ -12,11 +12,12 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-_TOKEN = re.compile(r"[\wæøåÆØÅ][\wæøåÆØÅ.-]*")
+from .patterns import YEAR
+
+_TOKEN = re.compile(r"\w[\w.-]*")
 _CAPITAL = re.compile(r"[A-ZÆØÅ]")
 # "NSF-undersøkelsen", "EPJ-systemet": a name joined to a common noun; the name is the detail.
 _COMPOUND = re.compile(r"-(?=[a-zæøå])")
-_YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ def asked_details(question: str) -> list[Detail]:
         gap = question[tokens[i - 1].end() : match.start()] if i else ""
         if run and gap.strip():  # punctuation between two names ends the first
             close()
-        if i == 0 or not _CAPITAL.match(word) or word.isdigit():
+        if i == 0 or not _CAPITAL.match(word):
             close()
             continue
         cut = _COMPOUND.search(word)
@@ -82,7 +83,7 @@ def asked_details(question: str) -> list[Detail]:
         if cut:
             close(compound=True)
     close()
-    details += [Detail(y, re.compile(rf"(?<!\d){y}(?!\d)")) for y in _YEAR.findall(question)]
+    details += [Detail(y, re.compile(rf"\b{y}\b")) for y in YEAR.findall(question)]
     return details
 
 

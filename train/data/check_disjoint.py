@@ -4,11 +4,11 @@
 
 Default: every train/data/kilde-train-*.jsonl and train/more/kilde-train-*.jsonl (questions
 written later, not in the shipped reader's training; docs/reader.md) against
-eval/gold/kilde.jsonl. A training item
-fails when one of its quotes shares a run of 8 words with an eval quote, lies in the same
-sentence as an eval quote, or when its question has word-set Jaccard > 0.6 with an eval
-question. The train files are also validated against corpus/ and must all say
-``"split": "train"``, with ids unique across the files. Exit status 1 on any problem.
+eval/gold/kilde.jsonl. A training item fails when one of its quotes shares a run of 8 words
+with an eval quote, lies in the same sentence as an eval quote, or when its question has
+word-set Jaccard > 0.6 with an eval question. The train files are also validated against
+corpus/ and must all say ``"split": "train"``, with ids unique across the files. Exit status
+1 on any problem.
 
 ``--fix`` rewrites each train file without the items that overlap the eval set (for use after
 new eval items are added); other problems still have to be fixed by hand.
