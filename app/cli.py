@@ -195,7 +195,7 @@ def _llm_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--answerer",
         choices=("rules", "reader", "llm"),
-        help="who writes the answer: rules (default), reader (kilde's trained reader) or llm "
+        help="who writes the answer: reader (default; kilde's trained reader), rules or llm "
         f"(an OpenAI-compatible server; the API key comes from ${LlmSettings().api_key_env})",
     )
     p.add_argument("--llm-url", help="the LLM server's base URL, ending in /v1")

