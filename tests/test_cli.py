@@ -276,7 +276,7 @@ def test_ask_json_has_exactly_the_contract_fields(built, capsys):
     }
     assert answer["question"] == QUESTION == answer["search_query"]
     assert answer["refused"] is False
-    assert (answer["answerer"], answer["dropped_claims"]) == ("rules", 0)
+    assert (answer["answerer"], answer["dropped_claims"]) == ("reader", 0)  # the default
     assert isinstance(answer["latency_ms"], int | float) and answer["latency_ms"] > 0
 
     assert answer["citations"]
