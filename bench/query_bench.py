@@ -29,7 +29,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INDEX = ROOT / ".kilde" / "bench-index"
-WARM_P95_TARGET_MS = 150.0
+# Warm p95 targets per answerer: the retrieval issue's 150 ms for the rules answerer alone,
+# issue 10's 1,000 ms with the reader (the default answerer) included.
+WARM_P95_TARGET_MS = {"rules": 150.0, "reader": 1000.0}
 COLD_TARGET_S = 3.0
 
 
@@ -222,11 +224,12 @@ def main(argv: list[str] | None = None) -> int:
         )
     print()
     p95 = percentile(warm["ask_ms"], 95)
+    target_ms = WARM_P95_TARGET_MS[args.answerer]
     cold_ask = statistics.median(cold["ask"])
     print("Target check")
     print(
-        f"  warm Engine.ask p95 {p95:.1f} ms (target <= {WARM_P95_TARGET_MS:.0f} ms): "
-        f"{'PASS' if p95 <= WARM_P95_TARGET_MS else 'FAIL'}"
+        f"  warm Engine.ask p95 {p95:.1f} ms (target <= {target_ms:.0f} ms): "
+        f"{'PASS' if p95 <= target_ms else 'FAIL'}"
     )
     print(
         f"  cold start kilde ask median {cold_ask:.2f} s (target <= {COLD_TARGET_S:.0f} s): "
