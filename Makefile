@@ -13,7 +13,7 @@ LLAMA_CPP  := llama-cpp-python==0.3.36
 
 PDF_CORPUS ?= eval/runs/pdf-corpus
 
-.PHONY: install run index test test-fast lint format eval eval-followups eval-pool eval-statements eval-norquad pdf-corpus bench clean llm-server train-reader eval-reader
+.PHONY: install run index test test-fast lint format eval eval-followups eval-pool eval-statements eval-norquad pdf-corpus bench clean llm-server train-reader eval-reader reader-scores
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "kilde needs Python 3.11")'
@@ -97,6 +97,19 @@ train-reader: install
 eval-reader: install
 	$(BIN)/python -m kilde.reader.evaluate --reader models/reader \
 		--out models/reader/validation.json --skip e5_bi_encoder_untrained
+
+# The reader answerer's tuning sets (the questions the reader never trained on), scored once
+# (about 15 min), then replayed for any settings in seconds (docs/reader.md, Reproduce).
+SIM = .kilde/sim
+reader-scores: install
+	@mkdir -p $(SIM)
+	cat train/more/kilde-train-*.jsonl > $(SIM)/train-more.gold.jsonl
+	cat train/data/kilde-train-*.jsonl > $(SIM)/train-data.gold.jsonl
+	$(BIN)/python -m kilde.eval.simulate dump --gold $(SIM)/train-more.gold.jsonl --split all --out $(SIM)/train-more.jsonl
+	$(BIN)/python -m kilde.eval.simulate dump --gold $(SIM)/train-data.gold.jsonl --split reader-dev --out $(SIM)/train-data-dev.jsonl
+	$(BIN)/python -m kilde.eval.simulate dump --gold eval/gold/kilde.jsonl --split dev --out $(SIM)/gold-dev.jsonl
+	$(BIN)/python -m kilde.eval.simulate replay $(SIM)/train-more.jsonl $(SIM)/train-data-dev.jsonl $(SIM)/gold-dev.jsonl \
+		--grid reader_rules_weight=1,2,3,5 --grid reader_candidates=8,12
 
 clean:
 	rm -rf $(VENV) .kilde eval/runs .pytest_cache

