@@ -36,7 +36,13 @@ from .metrics import answer_correct, citation_correct
 
 READER_DEV = "reader-dev"  # the items kilde.reader.train holds out of training (hash split)
 MOST_CANDIDATES = 12  # the most reader_candidates a replay can try; the reader reads them all
-REPLAYED = ("reader_rules_weight", "reader_candidates", "reader_count", "reader_margin")
+REPLAYED = (
+    "reader_rules_weight",
+    "reader_candidates",
+    "reader_count",
+    "reader_margin",
+    "reader_no_answer",
+)
 
 
 def dump(
@@ -86,6 +92,10 @@ def records(pipe, items: Iterable) -> Iterator[dict]:
             "answerable": item.answerable,
             "type": item.type,
             "gate_refused": evidence.refuse,
+            "gate_coverage": evidence.coverage,
+            "gate_unknown": evidence.unknown,
+            # the question's names and years each retrieved passage lacks, best first
+            "passages_missing": [_missing(item.question, r.chunk) for r in retrieved],
             "rules_count": len(choose(full, pipe.answerer.settings)),
             "rules_answer": [
                 _label(item, sp.text, sp.chunk.file) for sp in draft.spans if admitted
@@ -98,16 +108,23 @@ def records(pipe, items: Iterable) -> Iterator[dict]:
 
 
 def _candidate(item, candidate, reader_score: float) -> dict:
-    from kilde.text.details import missing_details
-
     chunk = candidate.retrieved.chunk
-    passage = f"{chunk.title}\n{chunk.heading or ''}\n{chunk.text}"
     return {
         **_label(item, candidate.text, chunk.file),
         "rules": float(candidate.score),
         "reader": reader_score,
-        "missing": sorted(missing_details(item.question, [passage])),
+        "missing": _missing(item.question, chunk),
     }
+
+
+def _missing(question: str, chunk) -> list[str]:
+    """The names and years of ``question`` that the chunk, its title and heading lack (the
+    gate's detail check, answer/gate.py)."""
+    from kilde.text.details import missing_details
+
+    return sorted(
+        missing_details(question, [f"{chunk.title}\n{chunk.heading or ''}\n{chunk.text}"])
+    )
 
 
 def _label(item, text: str, file: str) -> dict:
@@ -135,6 +152,7 @@ class Choice:
     reader_candidates: int = 8
     reader_count: str = "rules"
     reader_margin: float = 1.0
+    reader_no_answer: bool = False
     max_sentences: int = 3
     max_answer_chars: int = 600
 
@@ -145,6 +163,8 @@ def reader_choice(record: dict, choice: Choice) -> list[dict]:
     if not cands:
         return []
     reader = np.asarray([c["reader"] for c in cands], dtype=np.float32)
+    if choice.reader_no_answer and float(reader.max()) <= record["no_answer"]:
+        return []  # the reader finds no answer here
     rules = np.asarray([c["rules"] for c in cands], dtype=np.float32)
     scores = reader + choice.reader_rules_weight * scaled(rules)
     order = np.argsort(-scores, kind="stable")
@@ -194,7 +214,10 @@ def score(records: Sequence[dict], chooser: Callable[[dict], list[dict]]) -> dic
 
 def replay(files: Sequence[Path], grid: dict[str, list]) -> list[str]:
     """One line per setting: accuracy/precision per file, then all files together."""
-    groups = {p.stem: [json.loads(line) for line in p.open(encoding="utf-8")] for p in files}
+    groups: dict[str, list[dict]] = {}
+    for p in files:
+        name = p.stem if p.stem not in groups else f"{p.parent.name}/{p.stem}"
+        groups[name] = [json.loads(line) for line in p.open(encoding="utf-8")]
     everything = [r for records in groups.values() for r in records]
     rows: list[tuple[str, Callable[[dict], list[dict]]]] = [
         ("rules answerer", lambda r: r["rules_answer"])
@@ -205,7 +228,7 @@ def replay(files: Sequence[Path], grid: dict[str, list]) -> list[str]:
         name = " ".join(f"{k}={v}" for k, v in zip(keys, values, strict=True)) or "reader"
         rows.append((name, lambda r, c=choice: reader_choice(r, c)))
     width = max(len(name) for name, _ in rows)
-    header = " ".join(f"{g[:15]:>15s}" for g in groups)
+    header = " ".join(f"{g[-15:]:>15s}" for g in groups)
     lines = [f"{'':{width}s} {header} {'all':>15s}  unans.ref  ans.ref"]
     for name, chooser in rows:
         cells = []

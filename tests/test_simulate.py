@@ -55,6 +55,12 @@ def test_margin_keeps_those_near_the_best():
     assert [c["text"] for c in reader_choice(_record(), only_reader)] == ["b", "c"]
 
 
+def test_the_no_answer_option_refuses_only_when_asked_to():
+    record = {**_record(), "no_answer": 3.5}  # above every reader score
+    assert reader_choice(record, Choice()) != []
+    assert reader_choice(record, Choice(reader_no_answer=True)) == []
+
+
 def test_a_name_missing_from_every_chosen_passage_refuses():
     cands = [_cand("a", 1.0, 1.0, missing=["Nord"]), _cand("b", 0.0, 0.0, missing=["Nord"])]
     assert reader_choice(_record(candidates=cands), Choice()) == []
