@@ -98,8 +98,9 @@ eval-reader: install
 	$(BIN)/python -m kilde.reader.evaluate --reader models/reader \
 		--out models/reader/validation.json --skip e5_bi_encoder_untrained
 
-# The reader answerer's tuning sets (the questions the reader never trained on), scored once
-# (about 15 min), then replayed for any settings in seconds (docs/reader.md, Reproduce).
+# The reader answerer's tuning sets (the questions the reader never trained on, and the
+# follow-ups' dev split), scored once (about 15 min), then replayed for any settings in
+# seconds (docs/reader.md, Reproduce).
 SIM = .kilde/sim
 reader-scores: install
 	@mkdir -p $(SIM)
@@ -108,7 +109,9 @@ reader-scores: install
 	$(BIN)/python -m kilde.eval.simulate dump --gold $(SIM)/train-more.gold.jsonl --split all --out $(SIM)/train-more.jsonl
 	$(BIN)/python -m kilde.eval.simulate dump --gold $(SIM)/train-data.gold.jsonl --split reader-dev --out $(SIM)/train-data-dev.jsonl
 	$(BIN)/python -m kilde.eval.simulate dump --gold eval/gold/kilde.jsonl --split dev --out $(SIM)/gold-dev.jsonl
+	$(BIN)/python -m kilde.eval.simulate dump --gold eval/gold/followups.jsonl --split dev --out $(SIM)/followups-dev.jsonl
 	$(BIN)/python -m kilde.eval.simulate replay $(SIM)/train-more.jsonl $(SIM)/train-data-dev.jsonl $(SIM)/gold-dev.jsonl \
+		$(SIM)/followups-dev.jsonl \
 		--grid reader_rules_weight=1,2,3,5 --grid reader_candidates=8,12
 
 clean:
