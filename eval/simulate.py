@@ -29,6 +29,7 @@ import numpy as np
 
 from kilde.answer.reader import scaled
 from kilde.config import load_settings, parse_value
+from kilde.errors import KildeError
 from kilde.text import squash
 
 from .gold import load_gold, select_split
@@ -269,13 +270,18 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("files", type=Path, nargs="+")
     r.add_argument("--grid", action="append", default=[], help="setting=v1,v2 (repeatable)")
     args = parser.parse_args(argv)
-    if args.command == "dump":
-        if args.split == "test":
-            raise SystemExit("Test-delen skal ikke brukes til innstilling; bruk --split dev.")
-        n = dump(args.gold, args.split, args.corpus, args.out, args.reader, args.index)
-        print(f"{n} spørsmål skrevet til {args.out}")
-        return 0
-    print("\n".join(replay(args.files, _grid(args.grid))))
+    try:
+        if args.command == "dump":
+            if args.split == "test":
+                raise SystemExit("Test-delen skal ikke brukes til innstilling; bruk --split dev.")
+            n = dump(args.gold, args.split, args.corpus, args.out, args.reader, args.index)
+            print(f"{n} spørsmål skrevet til {args.out}")
+            return 0
+        print("\n".join(replay(args.files, _grid(args.grid))))
+    except KildeError as exc:  # a bad gold file or reader folder: one line, no traceback
+        raise SystemExit(str(exc)) from None
+    except OSError as exc:
+        raise SystemExit(f"Kan ikke lese eller skrive {exc.filename}: {exc.strerror}.") from None
     return 0
 
 

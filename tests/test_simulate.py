@@ -113,3 +113,14 @@ def test_replay_of_dumped_scores_gives_the_pipelines_answers(corpus_index, nanoe
         assert [squash(s.text) for s in answer.sentences] == [
             squash(c["text"]) for c in ([] if answer.refused else replayed)
         ]
+
+
+def test_a_missing_file_is_one_line_not_a_traceback(tmp_path):
+    from kilde.eval.simulate import main
+
+    with pytest.raises(SystemExit) as missing_scores:
+        main(["replay", str(tmp_path / "nowhere.jsonl")])
+    assert "nowhere.jsonl" in str(missing_scores.value) and "\n" not in str(missing_scores.value)
+    with pytest.raises(SystemExit) as missing_gold:
+        main(["dump", "--gold", str(tmp_path / "gold.jsonl"), "--out", str(tmp_path / "o.jsonl")])
+    assert "gold.jsonl" in str(missing_gold.value) and "\n" not in str(missing_gold.value)
