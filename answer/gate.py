@@ -17,7 +17,7 @@ from kilde.config import GateSettings
 from kilde.text import analyze
 from kilde.text.details import missing_details
 from kilde.text.patterns import YEAR
-from kilde.types import Draft, Retrieved, Span
+from kilde.types import Chunk, Draft, Retrieved, Span
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,11 @@ class Evidence:
 def term_weight(idf: Mapping[str, float], term: str) -> float:
     """idf of ``term``; a term no chunk has weighs as much as the rarest possible one."""
     return idf.get(term, idf.get("", 1.0))
+
+
+def detail_text(chunk: Chunk) -> str:
+    """What the detail check reads of a passage: its title, heading and text."""
+    return f"{chunk.title}\n{chunk.heading or ''}\n{chunk.text}"
 
 
 class EvidenceGate:
@@ -67,10 +72,7 @@ class EvidenceGate:
         2025?") needs that year in one of the answer's sentences or just above it. It helped
         on train/data, not on the held-out test (docs/tuning.md, Refusal)."""
         if self.settings.refuse_missing_detail:
-            passages = {
-                s.chunk.chunk_id: f"{s.chunk.title}\n{s.chunk.heading or ''}\n{s.chunk.text}"
-                for s in draft.spans
-            }
+            passages = {s.chunk.chunk_id: detail_text(s.chunk) for s in draft.spans}
             if missing_details(question or query, passages.values()):
                 return False
         if not self.settings.refuse_missing_year:

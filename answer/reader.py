@@ -45,6 +45,36 @@ def scaled(values: np.ndarray) -> np.ndarray:
     return (values - low) / (high - low)
 
 
+def kept(
+    reader_scores: np.ndarray,
+    rules_scores: np.ndarray,
+    lengths: Sequence[int],
+    rules_count: int,
+    settings: AnswerSettings,
+) -> list[int]:
+    """Which candidates the answer keeps, best first: ranked by reader score plus the
+    weighted rules score, as many as the rules answerer kept (``reader_count = "rules"``) or
+    those within ``reader_margin`` of the best, inside ``max_answer_chars``. Shared with the
+    replay of kilde.eval.simulate."""
+    scores = reader_scores + settings.reader_rules_weight * scaled(rules_scores)
+    order = np.argsort(-scores, kind="stable")
+    best = float(scores[order[0]])
+    limit, margin = settings.max_sentences, settings.reader_margin
+    if settings.reader_count == "rules":
+        limit, margin = min(limit, rules_count or 1), float("inf")
+    chosen: list[int] = []
+    used = 0
+    for i in order:
+        if len(chosen) == limit or (chosen and float(scores[i]) < best - margin):
+            break
+        length = lengths[i] + (1 if chosen else 0)
+        if used + length > settings.max_answer_chars:
+            continue
+        chosen.append(int(i))
+        used += length
+    return chosen
+
+
 class ReaderAnswerer:
     """Answerer stage: the sentences the trained reader scores highest."""
 
@@ -76,26 +106,12 @@ class ReaderAnswerer:
         if self.settings.reader_no_answer and float(reader_scores.max()) <= no_answer:
             return Draft(answerer=self.name)  # the reader finds no answer here
         rules_scores = np.asarray([c.score for c in ranked], dtype=np.float32)
-        scores = reader_scores + self.settings.reader_rules_weight * scaled(rules_scores)
-        order = np.argsort(-scores, kind="stable")
-        best = float(scores[order[0]])
-        limit = self.settings.max_sentences
-        margin = self.settings.reader_margin
-        if self.settings.reader_count == "rules":
-            # The rules answerer's sentence count (its keep ratio already says how many of
-            # the candidates stand near the best); the reader says which ones.
-            limit = min(limit, len(choose(full, self.settings)) or 1)
-            margin = float("inf")
-        chosen: list[Span] = []
-        used = 0
-        for i in order:
-            if len(chosen) == limit:
-                break
-            if chosen and float(scores[i]) < best - margin:
-                break
-            length = len(squash(spans[i].text)) + (1 if chosen else 0)
-            if used + length > self.settings.max_answer_chars:
-                continue
-            chosen.append(spans[i])
-            used += length
+        # The rules answerer's sentence count (its keep ratio already says how many of the
+        # candidates stand near the best); the reader says which ones.
+        rules_count = (
+            len(choose(full, self.settings)) if self.settings.reader_count == "rules" else 0
+        )
+        lengths = [len(squash(span.text)) for span in spans]
+        keep = kept(reader_scores, rules_scores, lengths, rules_count, self.settings)
+        chosen = [spans[i] for i in keep]
         return Draft(spans=tuple(chosen), answerer=self.name)

@@ -22,13 +22,13 @@ import argparse
 import itertools
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from kilde.answer.reader import scaled
-from kilde.config import load_settings, parse_value
+from kilde.answer.gate import detail_text
+from kilde.answer.reader import kept
+from kilde.config import AnswerSettings, Settings, load_settings, parse_value
 from kilde.errors import KildeError
 from kilde.text import squash
 
@@ -123,9 +123,7 @@ def _missing(question: str, chunk) -> list[str]:
     gate's detail check, answer/gate.py)."""
     from kilde.text.details import missing_details
 
-    return sorted(
-        missing_details(question, [f"{chunk.title}\n{chunk.heading or ''}\n{chunk.text}"])
-    )
+    return sorted(missing_details(question, [detail_text(chunk)]))
 
 
 def _label(item, text: str, file: str) -> dict:
@@ -145,44 +143,22 @@ def _progress(items: Sequence):
     return tqdm(items, desc="scoring candidates", unit="question")
 
 
-@dataclass(frozen=True)
-class Choice:
-    """The settings ``answer/reader.py`` reads, as the replay uses them."""
-
-    reader_rules_weight: float = 3.0
-    reader_candidates: int = 8
-    reader_count: str = "rules"
-    reader_margin: float = 1.0
-    reader_no_answer: bool = False
-    max_sentences: int = 3
-    max_answer_chars: int = 600
+def choice(**values) -> AnswerSettings:
+    """The answer settings with ``values`` (names of the answer section) set, validated."""
+    return Settings().with_values(**{f"answer.{k}": v for k, v in values.items()}).answer
 
 
-def reader_choice(record: dict, choice: Choice) -> list[dict]:
+def reader_choice(record: dict, settings: AnswerSettings) -> list[dict]:
     """The candidates the reader answerer would keep (answer/reader.py, draft)."""
-    cands = record["candidates"][: choice.reader_candidates]
+    cands = record["candidates"][: settings.reader_candidates]
     if not cands:
         return []
     reader = np.asarray([c["reader"] for c in cands], dtype=np.float32)
-    if choice.reader_no_answer and float(reader.max()) <= record["no_answer"]:
+    if settings.reader_no_answer and float(reader.max()) <= record["no_answer"]:
         return []  # the reader finds no answer here
     rules = np.asarray([c["rules"] for c in cands], dtype=np.float32)
-    scores = reader + choice.reader_rules_weight * scaled(rules)
-    order = np.argsort(-scores, kind="stable")
-    best = float(scores[order[0]])
-    limit, margin = choice.max_sentences, choice.reader_margin
-    if choice.reader_count == "rules":
-        limit, margin = min(limit, record["rules_count"] or 1), float("inf")
-    chosen: list[dict] = []
-    used = 0
-    for i in order:
-        if len(chosen) == limit or (chosen and float(scores[i]) < best - margin):
-            break
-        length = cands[i]["chars"] + (1 if chosen else 0)
-        if used + length > choice.max_answer_chars:
-            continue
-        chosen.append(cands[i])
-        used += length
+    lengths = [c["chars"] for c in cands]
+    chosen = [cands[i] for i in kept(reader, rules, lengths, record["rules_count"], settings)]
     # the gate's check of names and years: refused when one stands in none of the passages
     if chosen and set.intersection(*(set(c["missing"]) for c in chosen)):
         return []
@@ -225,9 +201,9 @@ def replay(files: Sequence[Path], grid: dict[str, list]) -> list[str]:
     ]
     keys = list(grid)
     for values in itertools.product(*(grid[k] for k in keys)):
-        choice = Choice(**dict(zip(keys, values, strict=True)))
+        settings = choice(**dict(zip(keys, values, strict=True)))
         name = " ".join(f"{k}={v}" for k, v in zip(keys, values, strict=True)) or "reader"
-        rows.append((name, lambda r, c=choice: reader_choice(r, c)))
+        rows.append((name, lambda r, s=settings: reader_choice(r, s)))
     width = max(len(name) for name, _ in rows)
     header = " ".join(f"{g[-15:]:>15s}" for g in groups)
     lines = [f"{'':{width}s} {header} {'all':>15s}  unans.ref  ans.ref"]

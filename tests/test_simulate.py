@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from kilde.eval.simulate import Choice, reader_choice, records, replay, score
+from kilde.eval.simulate import choice as Choice
+from kilde.eval.simulate import reader_choice, records, replay, score
 
 REPO = Path(__file__).resolve().parents[1]
 
