@@ -19,12 +19,14 @@ from kilde.eval.evidence import chunk_holds, normalize, overlaps, quote_on_page,
 from kilde.ingest.linemap import quote_in_lines
 
 if TYPE_CHECKING:
-    from kilde.eval.gold import GoldItem
+    from kilde.eval.gold import Evidence, GoldItem
     from kilde.eval.sources import QuoteLocation
 
 PageText = Callable[[str, int | None], str | None]
 # For each evidence of an item, the places its quote stands.
 EvidenceLocations = tuple[tuple["QuoteLocation", ...], ...]
+# For one citation, each gold quote it quotes with the places that quote stands.
+QuotedAt = list[tuple["Evidence", tuple["QuoteLocation", ...]]]
 FileLines = Callable[[str], Sequence[str] | None]  # a source file's lines, as stored
 
 MAX_ANSWER_CHARS = 600
@@ -195,13 +197,13 @@ def _on_located_page(page: int, locations: tuple[QuoteLocation, ...]) -> bool:
     return any(loc.page is not None and loc.page <= page <= loc.page_end for loc in locations)
 
 
-def _on_lines(citation: dict, places: list[tuple[QuoteLocation, ...]]) -> bool | None:
-    """Whether the cited file lines overlap the lines of a gold quote of the file; None
-    when no gold quote of the file has known lines."""
+def _on_lines(citation: dict, places: QuotedAt) -> bool | None:
+    """Whether the cited file lines overlap the lines of a gold quote the citation quotes;
+    None when it quotes none with known lines."""
     first, last = citation["line_start"], citation.get("line_end") or citation["line_start"]
     spans = [
         (loc.line_start, loc.line_end)
-        for where in places
+        for _, where in places
         for loc in where
         if loc.line_start is not None
     ]
@@ -234,12 +236,15 @@ def _citation_scores(
     if not citations:
         return scores
     located = located or tuple(() for _ in gold.evidence)
-    # Per evidence of the cited file: where its quote stands, as the gold set locates it.
+    # Per gold quote that the citation quotes: where it stands, as the gold set locates it.
+    # A citation that is right by the answer alone ("34 av 67 kommuner" in another
+    # sentence) stands elsewhere; the gold quote's place says nothing of its page or lines,
+    # and `verbatim` checks that its quote stands on its page.
     evidence_at = [
         [
-            where
+            (ev, where)
             for ev, where in zip(gold.evidence, located, strict=True)
-            if ev.file == c.get("file")
+            if ev.file == c.get("file") and overlaps(c.get("quote") or "", ev.quote)
         ]
         for c in citations
     ]
@@ -250,7 +255,7 @@ def _citation_scores(
     )
     if page_text is None:
         if any(loc.page is not None for where in located for loc in where):
-            scores["page_correct"] = _page_scores(gold, citations, correct, evidence_at, None)
+            scores["page_correct"] = _page_scores(citations, correct, evidence_at, None)
         return scores
 
     pages = _Pages(page_text)
@@ -258,26 +263,24 @@ def _citation_scores(
         pages.starts_on(citation.get("quote") or "", citation.get("file"), citation.get("page"))
         for citation in citations
     )
-    scores["page_correct"] = _page_scores(gold, citations, correct, evidence_at, pages)
+    scores["page_correct"] = _page_scores(citations, correct, evidence_at, pages)
     return scores
 
 
 def _page_scores(
-    gold: GoldItem,
     citations: list[dict],
     correct: list[bool],
-    evidence_at: list[list[tuple[QuoteLocation, ...]]],
+    evidence_at: list[QuotedAt],
     pages: _Pages | None,
 ) -> float | None:
-    """Of the correct citations with a page: the share whose page holds some of a gold quote
-    of their file. A gold quote with a known place (stated or found page) is judged by it;
-    else by the page text, where the quote may also run across a page break."""
+    """Of the correct citations with a page that quote a gold quote: the share whose page
+    holds it. A gold quote with a known place (stated or found page) is judged by it; else by
+    the page text, where the quote may also run across a page break."""
 
-    def on_page(citation: dict, places: list[tuple[QuoteLocation, ...]]) -> bool | None:
+    def on_page(citation: dict, places: QuotedAt) -> bool | None:
         page = citation["page"]
-        same_file = [ev for ev in gold.evidence if ev.file == citation.get("file")]
         verdicts = []
-        for ev, where in zip(same_file, places, strict=True):
+        for ev, where in places:
             if any(loc.page is not None for loc in where):
                 verdicts.append(_on_located_page(page, where))
             elif pages is not None:

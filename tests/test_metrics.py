@@ -217,18 +217,23 @@ def page_text(file: str, page: int | None) -> str | None:
 def test_verbatim_and_page_accuracy():
     citations = [
         citation("a.pdf", "vil styrke sam-\nhandlingen mellom kommunene", page=3),
-        # On its page and correct by the alias, but the evidence stands on page 8.
+        # Correct by the alias, in another sentence than the gold quote (page 8): its page
+        # is judged by `verbatim` (its quote stands there), not by the gold quote's page.
         citation("b.pdf", "Satsen er satt til 39 200 kroner.", page=7),
-        # Correct, but not on the cited page.
+        # The gold quote, on a page where it does not stand.
         citation("a.pdf", "vil styrke samhandlingen", page=4),
         # Wrong file: not correct, and no such page.
         citation("c.pdf", Q1, page=1),
     ]
     scores = score_item(gold_item(evidence=TWO_FILES), prediction(citations=citations), page_text)
     assert scores["verbatim"] == 0.5  # the first two of four
-    # Judged: the three correct citations with a page; only the first is on an evidence page.
-    assert scores["page_correct"] == pytest.approx(1 / 3)
+    # Judged: the two correct citations that quote a gold quote; the first is on its page.
+    assert scores["page_correct"] == 0.5
     assert scores["citation_precision"] == 0.75
+    # The gold quote of b.pdf cited on the alias sentence's page is on the wrong page.
+    wrong = [citation("b.pdf", Q2, page=7)]
+    scores = score_item(gold_item(evidence=TWO_FILES), prediction(citations=wrong), page_text)
+    assert scores["page_correct"] == 0.0
 
 
 def test_without_page_text_verbatim_and_page_accuracy_are_none():
@@ -327,6 +332,8 @@ def test_line_accuracy_by_the_file_lines_of_the_gold_quote():
         lines_citation("a.txt", Q1, 13, 14),  # right quote, wrong lines
         lines_citation("b.txt", Q2, 40, 40),
         lines_citation("c.txt", Q1, 10, 12),  # wrong file: not correct, not judged
+        # Correct by the alias in another sentence: the gold quote's lines do not judge it.
+        lines_citation("b.txt", "Satsen er satt til 39 200 kroner.", 5, 5),
         citation("a.txt", Q1, None),  # no lines: not judged
     ]
     scores = score_item(item, prediction(citations=citations), None, located)
