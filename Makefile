@@ -88,11 +88,17 @@ bench: install
 	$(BIN)/python bench/query_bench.py
 	$(BIN)/python bench/ocr_bench.py
 
-# The shipped reader (models/reader/): CPU with 1 thread takes about an hour on a shared
-# 2-core machine; CUDA is used when present. The fp32 weights stay in .kilde/reader/.
+# The shipped reader (models/reader/) is the average of two runs of one recipe, 600 and
+# 2,400 steps (docs/reader.md): about 90 min on an idle 2-core machine with two threads, at
+# most about 170 min on a slower one (the time caps end a run early, its learning rate
+# decayed); CUDA is used when present.
+READER_RECIPE = --context none --layers 12 --frozen-layers 6 --threads 2 --dev-limit 200
 train-reader: install
-	$(BIN)/python -m kilde.reader.train --out models/reader --context none --steps 600 \
-		--layers 12 --frozen-layers 6 --threads 2 --max-minutes 90 --dev-limit 200
+	$(BIN)/python -m kilde.reader.train --out .kilde/reader/s600 --steps 600 --max-minutes 60 \
+		$(READER_RECIPE)
+	$(BIN)/python -m kilde.reader.train --out .kilde/reader/s2400 --steps 2400 \
+		--max-minutes 105 $(READER_RECIPE)
+	$(BIN)/python -m kilde.reader.soup .kilde/reader/s600 .kilde/reader/s2400 --out models/reader
 
 eval-reader: install
 	$(BIN)/python -m kilde.reader.evaluate --reader models/reader \

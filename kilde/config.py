@@ -133,8 +133,10 @@ class AnswerSettings:
         lo=1,
         hi=200,
     )
+    # 5 since the averaged reader (2026-12-01, fifth round): best of 3-7 on the tuning sets
+    # (train/more, train/data dev, gold dev, follow-up dev), docs/reader.md; 3 before.
     reader_rules_weight: float = _f(
-        3.0,
+        5.0,
         "Reader: weight of the rules score (scaled to 0..1 over the candidates) added to the "
         "reader's score when ranking sentences.",
         lo=0.0,

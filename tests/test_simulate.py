@@ -43,14 +43,18 @@ def _record(rules_count=2, answerable=True, candidates=None, gate_refused=False)
 
 
 def test_rules_count_keeps_as_many_sentences_as_the_rules_and_the_reader_says_which():
+    weight_3 = Choice(reader_rules_weight=3.0)
     # reader + 3 * scaled rules: a 1.0, b 4.5, c 2.5
-    chosen = reader_choice(_record(rules_count=2), Choice())
+    chosen = reader_choice(_record(rules_count=2), weight_3)
     assert [c["text"] for c in chosen] == ["b", "c"]
-    assert [c["text"] for c in reader_choice(_record(rules_count=1), Choice())] == ["b"]
+    assert [c["text"] for c in reader_choice(_record(rules_count=1), weight_3)] == ["b"]
+    # reader + 5 * scaled rules: a 3.0, b 5.5, c 2.5
+    weight_5 = Choice(reader_rules_weight=5.0)
+    assert [c["text"] for c in reader_choice(_record(rules_count=2), weight_5)] == ["b", "a"]
 
 
 def test_margin_keeps_those_near_the_best():
-    margin = Choice(reader_count="margin", reader_margin=2.5)
+    margin = Choice(reader_count="margin", reader_margin=2.5, reader_rules_weight=3.0)
     assert [c["text"] for c in reader_choice(_record(rules_count=1), margin)] == ["b", "c"]
     only_reader = Choice(reader_count="margin", reader_margin=0.6, reader_rules_weight=0.0)
     assert [c["text"] for c in reader_choice(_record(), only_reader)] == ["b", "c"]
