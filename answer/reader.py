@@ -53,15 +53,16 @@ def kept(
     settings: AnswerSettings,
 ) -> list[int]:
     """Which candidates the answer keeps, best first: ranked by reader score plus the
-    weighted rules score, as many as the rules answerer kept (``reader_count = "rules"``) or
-    those within ``reader_margin`` of the best, inside ``max_answer_chars``. Shared with the
-    replay of kilde.eval.simulate."""
+    weighted rules score, as many as the rules answerer kept (``reader_count = "rules"``,
+    leaving out those more than ``reader_rules_cut`` below the best) or those within
+    ``reader_margin`` of the best, inside ``max_answer_chars``. Shared with the replay of
+    kilde.eval.simulate."""
     scores = reader_scores + settings.reader_rules_weight * scaled(rules_scores)
     order = np.argsort(-scores, kind="stable")
     best = float(scores[order[0]])
     limit, margin = settings.max_sentences, settings.reader_margin
     if settings.reader_count == "rules":
-        limit, margin = min(limit, rules_count or 1), float("inf")
+        limit, margin = min(limit, rules_count or 1), settings.reader_rules_cut
     chosen: list[int] = []
     used = 0
     for i in order:

@@ -42,6 +42,7 @@ REPLAYED = (
     "reader_candidates",
     "reader_count",
     "reader_margin",
+    "reader_rules_cut",
     "reader_no_answer",
 )
 

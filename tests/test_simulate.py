@@ -53,6 +53,16 @@ def test_rules_count_keeps_as_many_sentences_as_the_rules_and_the_reader_says_wh
     assert [c["text"] for c in reader_choice(_record(rules_count=2), weight_5)] == ["b", "a"]
 
 
+def test_the_rules_count_leaves_out_a_sentence_far_below_the_best():
+    # reader + 3 * scaled rules: b 4.5, c 2.5 (2.0 below), a 1.0
+    near = Choice(reader_rules_weight=3.0, reader_rules_cut=2.5)
+    assert [c["text"] for c in reader_choice(_record(rules_count=2), near)] == ["b", "c"]
+    far = Choice(reader_rules_weight=3.0, reader_rules_cut=1.5)
+    assert [c["text"] for c in reader_choice(_record(rules_count=2), far)] == ["b"]
+    # never more than the rules' count, however near
+    assert [c["text"] for c in reader_choice(_record(rules_count=1), near)] == ["b"]
+
+
 def test_margin_keeps_those_near_the_best():
     margin = Choice(reader_count="margin", reader_margin=2.5, reader_rules_weight=3.0)
     assert [c["text"] for c in reader_choice(_record(rules_count=1), margin)] == ["b", "c"]
