@@ -7,7 +7,7 @@ matrices are then stored 4-bit again. Both readers must come from the same recip
 vocabulary, layers and input), as ``make train-reader``'s two runs do. Why: the reader
 trained four times as long chooses better on paraphrased questions and NorQuAD, the short
 run better on questions that copy their sentence's words and on follow-ups; their average
-kept most of both (docs/reader.md, "An average of the two").
+(at 0.5, not tuned) kept some of both (docs/reader.md, "An average of the two").
 """
 
 from __future__ import annotations
