@@ -51,12 +51,16 @@ def kept(
     lengths: Sequence[int],
     rules_count: int,
     settings: AnswerSettings,
+    no_answer: float = float("nan"),
 ) -> list[int]:
     """Which candidates the answer keeps, best first: ranked by reader score plus the
     weighted rules score, as many as the rules answerer kept (``reader_count = "rules"``,
     leaving out those more than ``reader_rules_cut`` below the best) or those within
     ``reader_margin`` of the best, inside ``max_answer_chars``. Shared with the replay of
-    kilde.eval.simulate."""
+    kilde.eval.simulate. None at all when ``reader_no_answer`` is on and the reader's
+    ``no_answer`` score is at least its best."""
+    if settings.reader_no_answer and float(reader_scores.max()) <= no_answer:
+        return []  # the reader finds no answer here
     scores = reader_scores + settings.reader_rules_weight * scaled(rules_scores)
     order = np.argsort(-scores, kind="stable")
     best = float(scores[order[0]])
@@ -104,8 +108,6 @@ class ReaderAnswerer:
         reader_scores, no_answer = self.reader.score(
             query, texts, no_answer=self.settings.reader_no_answer
         )
-        if self.settings.reader_no_answer and float(reader_scores.max()) <= no_answer:
-            return Draft(answerer=self.name)  # the reader finds no answer here
         rules_scores = np.asarray([c.score for c in ranked], dtype=np.float32)
         # The rules answerer's sentence count (its keep ratio already says how many of the
         # candidates stand near the best); the reader says which ones.
@@ -113,6 +115,6 @@ class ReaderAnswerer:
             len(choose(full, self.settings)) if self.settings.reader_count == "rules" else 0
         )
         lengths = [len(squash(span.text)) for span in spans]
-        keep = kept(reader_scores, rules_scores, lengths, rules_count, self.settings)
+        keep = kept(reader_scores, rules_scores, lengths, rules_count, self.settings, no_answer)
         chosen = [spans[i] for i in keep]
         return Draft(spans=tuple(chosen), answerer=self.name)

@@ -155,11 +155,10 @@ def reader_choice(record: dict, settings: AnswerSettings) -> list[dict]:
     if not cands:
         return []
     reader = np.asarray([c["reader"] for c in cands], dtype=np.float32)
-    if settings.reader_no_answer and float(reader.max()) <= record["no_answer"]:
-        return []  # the reader finds no answer here
     rules = np.asarray([c["rules"] for c in cands], dtype=np.float32)
     lengths = [c["chars"] for c in cands]
-    chosen = [cands[i] for i in kept(reader, rules, lengths, record["rules_count"], settings)]
+    keep = kept(reader, rules, lengths, record["rules_count"], settings, record["no_answer"])
+    chosen = [cands[i] for i in keep]
     # the gate's check of names and years: refused when one stands in none of the passages
     if chosen and set.intersection(*(set(c["missing"]) for c in chosen)):
         return []

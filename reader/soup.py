@@ -19,8 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from kilde.errors import KildeError, ReaderModelError
-from kilde.reader.e5format import E5FormatError, read_e5, write_e5
+from kilde.reader.e5format import read_e5, write_e5
 from kilde.reader.export import ENCODER_FILE, HEAD_FILE
+from kilde.reader.infer import check_reader
 
 REPORT_FILE = "training.json"
 _HEAD_VECTORS = ("candidate_weight", "no_answer_weight")
@@ -28,18 +29,19 @@ _HEAD_NUMBERS = ("candidate_bias", "no_answer_bias")
 MAX_CANDIDATES = 8  # as make train-reader trains (--max-candidates)
 
 
-def soup(first: Path, second: Path, out: Path, weight: float = 0.5) -> None:
-    """Write the average of the readers in ``first`` and ``second`` to ``out``."""
+def soup(first: Path, second: Path, out: Path, weight: float = 0.5) -> dict:
+    """Write the average of the readers in ``first`` and ``second`` to ``out``; returns the
+    report written to its training.json."""
     if not 0.0 <= weight <= 1.0:
         raise KildeError(f"Vekten må være mellom 0 og 1, ikke {weight}.")
-    a, b = _encoder(first), _encoder(second)
+    head_a, head_b = check_reader(first), check_reader(second)
+    a, b = read_e5(first / ENCODER_FILE), read_e5(second / ENCODER_FILE)
     if a.pieces != b.pieces or a.config != b.config or set(a.tensors) != set(b.tensors):
         raise ReaderModelError(
             f"Lesermodellene i {first} og {second} har ulik form eller ordliste; "
             "begge må trenes med samme oppskrift."
         )
-    head_a, head_b = _head(first), _head(second)
-    if any(head_a[k] != head_b[k] for k in ("input", "context")) or any(
+    if any(head_a.get(k) != head_b.get(k) for k in ("input", "context")) or any(
         len(head_a[k]) != len(head_b[k]) for k in _HEAD_VECTORS
     ):
         raise ReaderModelError(f"Lesermodellene i {first} og {second} leser ulik inndata.")
@@ -58,7 +60,8 @@ def soup(first: Path, second: Path, out: Path, weight: float = 0.5) -> None:
     # Quantization-aware only when both were: the average of two 4-bit grids is re-rounded.
     qat = all(part.get("qat", False) for part in parts.values())
     report = {"soup": {"weight": weight, **parts}, "qat": qat}
-    (out / REPORT_FILE).write_text(json.dumps(report, indent=2))
+    (out / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n")
+    return report
 
 
 def dev_figures(
@@ -72,36 +75,13 @@ def dev_figures(
     from kilde.reader.nearmiss import near_miss_items
     from kilde.reader.train import dev_norquad, q4_figures
 
-    WITH_PREVIOUS["on"] = _head(folder)["context"] == "previous"
+    WITH_PREVIOUS["on"] = check_reader(folder).get("context") == "previous"
     nq_dev = dev_norquad(norquad, dev_limit, random.Random(seed))
     files = sorted(train_data.glob("kilde-train-*.jsonl"))
     kd = in_domain_items(files, corpus, MAX_CANDIDATES, seed) if files else []
     kd_dev = [i for i in kd if is_dev(i.question)]
     near_dev = near_miss_items([*nq_dev, *kd_dev], 1.0, seed + 1)
     return q4_figures(folder, nq_dev, kd_dev, [], near_dev)
-
-
-def _encoder(folder: Path):
-    path = folder / ENCODER_FILE
-    try:
-        return read_e5(path)
-    except FileNotFoundError as err:
-        raise ReaderModelError(f"Lesermodellen mangler filen {path}.") from err
-    except (E5FormatError, OSError) as err:
-        raise ReaderModelError(f"Lesermodellen har en skadet fil {path}.") from err
-
-
-def _head(folder: Path) -> dict:
-    path = folder / HEAD_FILE
-    try:
-        head = json.loads(path.read_text())
-        if not all(k in head for k in (*_HEAD_VECTORS, *_HEAD_NUMBERS, "input", "context")):
-            raise KeyError(path)
-        return head
-    except FileNotFoundError as err:
-        raise ReaderModelError(f"Lesermodellen mangler filen {path}.") from err
-    except (ValueError, KeyError, OSError) as err:
-        raise ReaderModelError(f"Lesermodellen har en skadet fil {path}.") from err
 
 
 def _report(folder: Path) -> dict:
@@ -126,14 +106,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     try:
-        soup(args.first, args.second, args.out, args.weight)
+        report = soup(args.first, args.second, args.out, args.weight)
         if not args.no_dev:
-            report_path = args.out / REPORT_FILE
-            report = json.loads(report_path.read_text())
             figures = dev_figures(
                 args.out, args.norquad, args.corpus, args.train_data, args.dev_limit, args.seed
             )
-            report_path.write_text(json.dumps(report | figures, indent=2) + "\n")
+            (args.out / REPORT_FILE).write_text(json.dumps(report | figures, indent=2) + "\n")
             print(json.dumps(figures, indent=2))
     except KildeError as exc:  # a missing or mismatched reader: one line, no traceback
         raise SystemExit(str(exc)) from None
