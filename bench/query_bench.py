@@ -27,23 +27,14 @@ import sys
 import time
 from pathlib import Path
 
+from kilde.eval.aggregate import percentile
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INDEX = ROOT / ".kilde" / "bench-index"
 # Warm p95 targets per answerer: the retrieval issue's 150 ms for the rules answerer alone,
 # issue 10's 1,000 ms with the reader (the default answerer) included.
 WARM_P95_TARGET_MS = {"rules": 150.0, "reader": 1000.0}
 COLD_TARGET_S = 3.0
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Linear-interpolated percentile (q in 0..100), as numpy's default."""
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    at = (len(ordered) - 1) * q / 100
-    low = int(at)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (at - low)
 
 
 def load_questions(path: Path) -> list[str]:

@@ -11,10 +11,11 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from kilde.errors import KildeError
+from kilde.eval.aggregate import aggregate, mean_present
 from kilde.eval.evidence import chunk_holds, normalize, overlaps, quote_on_page, words
 from kilde.ingest.linemap import quote_in_lines
 
@@ -188,11 +189,6 @@ def citation_correct(gold: GoldItem, citation: dict) -> bool:
     return any(_contains_alias(quote, alias) for alias in _aliases(gold))
 
 
-def _mean(values: Iterable[float | bool | None]) -> float | None:
-    present = [float(value) for value in values if value is not None]
-    return sum(present) / len(present) if present else None
-
-
 def _on_located_page(page: int, locations: tuple[QuoteLocation, ...]) -> bool:
     return any(loc.page is not None and loc.page <= page <= loc.page_end for loc in locations)
 
@@ -219,7 +215,7 @@ def _citation_scores(
     located: EvidenceLocations | None = None,
 ) -> dict[str, Any]:
     correct = [citation_correct(gold, citation) for citation in citations]
-    recall = _mean(
+    recall = mean_present(
         any(
             citation.get("file") == ev.file and overlaps(citation.get("quote") or "", ev.quote)
             for citation in citations
@@ -227,7 +223,7 @@ def _citation_scores(
         for ev in gold.evidence
     )
     scores: dict[str, Any] = {
-        "citation_precision": _mean(correct),
+        "citation_precision": mean_present(correct),
         "citation_recall": recall,
         "verbatim": None,
         "page_correct": None,
@@ -248,7 +244,7 @@ def _citation_scores(
         ]
         for c in citations
     ]
-    scores["line_correct"] = _mean(
+    scores["line_correct"] = mean_present(
         _on_lines(citation, places)
         for citation, places, ok in zip(citations, evidence_at, correct, strict=True)
         if ok and citation.get("line_start") is not None
@@ -259,7 +255,7 @@ def _citation_scores(
         return scores
 
     pages = _Pages(page_text)
-    scores["verbatim"] = _mean(
+    scores["verbatim"] = mean_present(
         pages.starts_on(citation.get("quote") or "", citation.get("file"), citation.get("page"))
         for citation in citations
     )
@@ -287,7 +283,7 @@ def _page_scores(
                 verdicts.append(pages.touches(ev.quote, ev.file, page))
         return any(verdicts) if verdicts else None
 
-    return _mean(
+    return mean_present(
         on_page(citation, places)
         for citation, places, ok in zip(citations, evidence_at, correct, strict=True)
         if ok and citation.get("page") is not None
@@ -305,7 +301,7 @@ def share_of_lines_holding_quote(citations: list[dict], file_lines: FileLines) -
         lines = file_lines(citation.get("file") or "") if first and last else None
         if lines is not None:
             checked.append(quote_in_lines(citation.get("quote") or "", lines[first - 1 : last]))
-    return _mean(checked)
+    return mean_present(checked)
 
 
 # --- per item ------------------------------------------------------------------------------
@@ -359,88 +355,6 @@ def score_item(
     citations = list(pred.get("citations") or [])
     scores.update(_citation_scores(gold, citations, page_text, located))
     return scores
-
-
-# --- aggregate -----------------------------------------------------------------------------
-
-
-def percentile(values: list[float], q: float) -> float | None:
-    """The ``q``-th percentile (0..100) with linear interpolation between closest ranks."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q / 100
-    low = math.floor(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
-def _field_mean(items: list[dict], name: str) -> float | None:
-    return _mean(item.get(name) for item in items)
-
-
-def _aggregate(items: list[dict]) -> dict:
-    answerable = [item for item in items if item.get("answerable")]
-    unanswerable = [item for item in items if not item.get("answerable")]
-    multi_evidence = [item for item in answerable if (item.get("n_evidence") or 0) >= 2]
-    latencies = [float(item["latency_ms"]) for item in items if item.get("latency_ms") is not None]
-    return {
-        "n": len(items),
-        "n_answerable": len(answerable),
-        "n_unanswerable": len(unanswerable),
-        "retrieval": {
-            "hit@1": _field_mean(items, "hit@1"),
-            "hit@5": _field_mean(items, "hit@5"),
-            "hit@10": _field_mean(items, "hit@10"),
-            "mrr@10": _field_mean(items, "rr@10"),
-            "ndcg@10": _field_mean(items, "ndcg@10"),
-            "evidence_recall@5": _field_mean(multi_evidence, "evidence_recall@5"),
-        },
-        "answers": {
-            "accuracy": _field_mean(items, "correct"),
-            "token_f1": _field_mean(items, "token_f1"),
-        },
-        "citations": {
-            "precision": _field_mean(items, "citation_precision"),
-            "recall": _field_mean(items, "citation_recall"),
-            "verbatim": _field_mean(items, "verbatim"),
-            "page_accuracy": _field_mean(items, "page_correct"),
-            "line_accuracy": _field_mean(items, "line_correct"),
-            # The cited file lines hold the citation's own quote (issue: line citations).
-            "lines_hold_quote": _field_mean(items, "lines_hold_quote"),
-        },
-        "refusals": {
-            "recall_unanswerable": _field_mean(unanswerable, "refused"),
-            "false_refusal_rate": _field_mean(answerable, "refused"),
-        },
-        "claims": _claim_scores(items),
-        "latency_ms": {"p50": percentile(latencies, 50), "p95": percentile(latencies, 95)},
-    }
-
-
-def _claim_scores(items: list[dict]) -> dict:
-    """How many answer sentences were dropped because their quote did not verify (the LLM
-    answerer's figure; the rules answerer quotes the page and drops none)."""
-    dropped = sum(item.get("dropped_claims") or 0 for item in items)
-    shown = sum(item.get("shown_claims") or 0 for item in items)
-    return {
-        "dropped": dropped,
-        "dropped_rate": dropped / (dropped + shown) if dropped + shown else None,
-        "questions_with_dropped": _mean((item.get("dropped_claims") or 0) > 0 for item in items),
-        "llm_answered": _mean(item.get("answerer") == "llm" for item in items),
-    }
-
-
-def aggregate(item_scores: list[dict]) -> dict:
-    """Means of the per-item scores over the items where each is not None, overall and by
-    question type."""
-    result = _aggregate(item_scores)
-    types = sorted({str(item.get("type")) for item in item_scores})
-    result["by_type"] = {
-        name: _aggregate([item for item in item_scores if str(item.get("type")) == name])
-        for name in types
-    }
-    return result
 
 
 def evaluate(

@@ -16,43 +16,16 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from kilde.errors import KildeError
-from kilde.eval.gold import TYPES, GoldItem
+from kilde.eval.gold import GoldItem
 
+from .cells import METRIC_ROWS, clip, fmt, get, types_in
+from .compare import compare_section
 from .render import Block, Heading, Image, Para, Table, grouped_bars, png, render_html, render_md
 
 ITEMS_FILE = "items.jsonl"
 ANSWER_CHARS = 200
 PASSAGE_CHARS = 120
 TOP_RETRIEVED = 3
-
-# (label, path into the aggregate dict, kind); kind decides how a value is printed.
-METRIC_ROWS: tuple[tuple[str, tuple[str, ...], str], ...] = (
-    ("questions", ("n",), "count"),
-    ("answerable", ("n_answerable",), "count"),
-    ("unanswerable", ("n_unanswerable",), "count"),
-    ("retrieval hit@1", ("retrieval", "hit@1"), "rate"),
-    ("retrieval hit@5", ("retrieval", "hit@5"), "rate"),
-    ("retrieval hit@10", ("retrieval", "hit@10"), "rate"),
-    ("retrieval MRR@10", ("retrieval", "mrr@10"), "rate"),
-    ("retrieval nDCG@10", ("retrieval", "ndcg@10"), "rate"),
-    ("evidence recall@5", ("retrieval", "evidence_recall@5"), "rate"),
-    ("answer accuracy", ("answers", "accuracy"), "rate"),
-    ("answer token F1", ("answers", "token_f1"), "rate"),
-    ("citation precision", ("citations", "precision"), "rate"),
-    ("citation recall", ("citations", "recall"), "rate"),
-    ("citation verbatim", ("citations", "verbatim"), "rate"),
-    ("citation page accuracy", ("citations", "page_accuracy"), "rate"),
-    ("citation line accuracy", ("citations", "line_accuracy"), "rate"),
-    ("cited lines hold the quote", ("citations", "lines_hold_quote"), "rate"),
-    ("refusal recall (unanswerable)", ("refusals", "recall_unanswerable"), "rate"),
-    ("false refusal rate", ("refusals", "false_refusal_rate"), "rate"),
-    ("dropped claims", ("claims", "dropped"), "count"),
-    ("dropped-claim rate (of claims made)", ("claims", "dropped_rate"), "rate"),
-    ("questions with a dropped claim", ("claims", "questions_with_dropped"), "rate"),
-    ("answered by the LLM (rest: fallback)", ("claims", "llm_answered"), "rate"),
-    ("latency p50", ("latency_ms", "p50"), "ms"),
-    ("latency p95", ("latency_ms", "p95"), "ms"),
-)
 
 # Grouped bars comparing variants: (label, path into the aggregate dict).
 VARIANT_BARS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -135,7 +108,7 @@ def write_report(
         blocks += _variants_section(runs)
     blocks += _failed_section(main, items.get(main, []), gold, preds.get(main, []))
     if compare is not None:
-        blocks += _compare_section(runs, items, gold, compare)
+        blocks += compare_section(runs, items, gold, compare)
 
     for block in blocks:
         if isinstance(block, Image):
@@ -154,8 +127,8 @@ def _summary(runs: dict[str, dict], main: str, n_gold: int, split: str) -> list[
     agg = runs[main]
     text = (
         f"Split: {split}. "
-        f"{n_gold} gold questions ({_fmt(agg.get('n_answerable'), 'count')} answerable, "
-        f"{_fmt(agg.get('n_unanswerable'), 'count')} unanswerable). "
+        f"{n_gold} gold questions ({fmt(agg.get('n_answerable'), 'count')} answerable, "
+        f"{fmt(agg.get('n_unanswerable'), 'count')} unanswerable). "
         f"Retrievers: {', '.join(runs)}. Main run: {main}."
     )
     return [Para(text)]
@@ -180,7 +153,7 @@ def _found_pages(gold: list[GoldItem], scores: list[dict]) -> list[Block]:
 def _metrics_section(runs: dict[str, dict]) -> list[Block]:
     names = list(runs)
     rows = tuple(
-        (label, *(_fmt(_get(runs[r], path), kind) for r in names))
+        (label, *(fmt(get(runs[r], path), kind) for r in names))
         for label, path, kind in METRIC_ROWS
     )
     headers = ("metric", *names) if len(names) > 1 else ("metric", "value")
@@ -190,16 +163,8 @@ def _metrics_section(runs: dict[str, dict]) -> list[Block]:
     ]
 
 
-def _types_in(runs: dict[str, dict]) -> list[str]:
-    seen: set[str] = set()
-    for agg in runs.values():
-        seen.update((agg.get("by_type") or {}).keys())
-    # Canonical order first, then anything unexpected, so charts read the same every run.
-    return [t for t in TYPES if t in seen] + sorted(seen - set(TYPES))
-
-
 def _by_type_section(runs: dict[str, dict]) -> list[Block]:
-    types = _types_in(runs)
+    types = types_in(runs)
     blocks: list[Block] = [Heading("By question type")]
     if not types:
         return [*blocks, Para("No per-type metrics in this run.")]
@@ -214,11 +179,11 @@ def _by_type_section(runs: dict[str, dict]) -> list[Block]:
         per = [(runs[r].get("by_type") or {}).get(t, {}) for r in names]
         n = next((p.get("n") for p in per if p.get("n") is not None), None)
         tick_labels.append(t if n is None else f"{t}\n(n={int(n)})")
-        row = [t, _fmt(n, "count")]
+        row = [t, fmt(n, "count")]
         for p in per:
             row += [
-                _fmt(_get(p, ("answers", "accuracy")), "rate"),
-                _fmt(_get(p, ("retrieval", "hit@5")), "rate"),
+                fmt(get(p, ("answers", "accuracy")), "rate"),
+                fmt(get(p, ("retrieval", "hit@5")), "rate"),
             ]
         rows.append(tuple(row))
     numeric = (False, *([True] * (len(headers) - 1)))
@@ -230,7 +195,7 @@ def _by_type_section(runs: dict[str, dict]) -> list[Block]:
     ):
         ax = fig.add_subplot(2, 1, k + 1)
         series = {
-            r: [_get((runs[r].get("by_type") or {}).get(t, {}), path) for t in types] for r in names
+            r: [get((runs[r].get("by_type") or {}).get(t, {}), path) for t in types] for r in names
         }
         grouped_bars(ax, tick_labels, series, title)
     blocks.append(Image("by_type.png", "Answer accuracy and hit@5 per question type", png(fig)))
@@ -239,7 +204,7 @@ def _by_type_section(runs: dict[str, dict]) -> list[Block]:
 
 def _variants_section(runs: dict[str, dict]) -> list[Block]:
     labels = [label for label, _ in VARIANT_BARS]
-    series = {r: [_get(agg, path) for _, path in VARIANT_BARS] for r, agg in runs.items()}
+    series = {r: [get(agg, path) for _, path in VARIANT_BARS] for r, agg in runs.items()}
     fig = Figure(figsize=(7.5, 4.0))
     grouped_bars(fig.add_subplot(1, 1, 1), labels, series, "Pipeline variants side by side")
     return [
@@ -294,7 +259,7 @@ def _failed_section(
         if p.get("refused"):
             answer = "(refused)"
         else:
-            answer = _clip(str(p.get("answer") or ""), ANSWER_CHARS)
+            answer = clip(str(p.get("answer") or ""), ANSWER_CHARS)
         gold_answer = (g.answer if g.answerable else "(unanswerable)") if g else ""
         top = [_retrieved_line(r) for r in (p.get("retrieved") or [])[:TOP_RETRIEVED]]
         rows.append(
@@ -326,143 +291,4 @@ def _failed_section(
 def _retrieved_line(r: dict) -> str:
     page = r.get("page_label") or r.get("page")
     where = str(r.get("file") or "?") + (f" p. {page}" if page not in (None, "") else "")
-    return f"{where}: {_clip(' '.join(str(r.get('text') or '').split()), PASSAGE_CHARS)}"
-
-
-def _compare_section(
-    runs: dict[str, dict],
-    items: dict[str, list[dict]],
-    gold: list[GoldItem],
-    compare: tuple[dict[str, list[dict]], str],
-) -> list[Block]:
-    old_items, label = compare
-    blocks: list[Block] = [Heading(f"Compared with {label}")]
-    common = [r for r in runs if r in old_items]
-    if not common:
-        return [*blocks, Para(f"No variant in common with {label}; nothing to compare.")]
-    missing = [r for r in runs if r not in old_items]
-    if missing:
-        blocks.append(Para(f"Not in {label}: {', '.join(missing)}."))
-
-    from kilde.eval.metrics import aggregate  # heavy-ish; only needed to compare
-
-    old_aggs = {r: aggregate(old_items[r]) for r in common}
-    rows = []
-    for label_m, path, kind in METRIC_ROWS:
-        row = [label_m]
-        for r in common:
-            new, old = _get(runs[r], path), _get(old_aggs[r], path)
-            row += [_fmt(old, kind), _fmt(new, kind), _delta(new, old, kind)]
-        rows.append(tuple(row))
-    headers = ["metric"]
-    for r in common:
-        headers += [f"{r} old", f"{r} new", f"{r} Δ"]
-    numeric = (False, *([True] * (len(headers) - 1)))
-    blocks += [Heading("Metric deltas", 3), Table(tuple(headers), tuple(rows), numeric)]
-    blocks += _compare_by_type(runs, old_aggs, common)
-
-    question = {g.id: g.question for g in gold}
-    flips = []
-    wins = regressions = 0
-    for r in common:
-        old_by_id = {s.get("id"): s for s in old_items[r]}
-        for s in items.get(r, []):
-            o = old_by_id.get(s.get("id"))
-            if o is None:
-                continue
-            for field in ("correct", "hit@5"):
-                before, after = o.get(field), s.get(field)
-                if before is None or after is None or bool(before) == bool(after):
-                    continue
-                won = bool(after)
-                wins += won
-                regressions += not won
-                flips.append(
-                    (
-                        "win" if won else "regression",
-                        r,
-                        str(s.get("id")),
-                        str(s.get("type") or ""),
-                        field,
-                        _mark(before),
-                        _mark(after),
-                        question.get(str(s.get("id")), ""),
-                    )
-                )
-    # Regressions first: they are what a maintainer has to look at.
-    flips.sort(key=lambda f: (f[0] != "regression", f[1], f[2], f[4]))
-    blocks.append(Heading("Per-question wins and regressions", 3))
-    blocks.append(Para(f"{wins} wins, {regressions} regressions against {label}."))
-    if flips:
-        headers = ("change", "variant", "id", "type", "metric", "old", "new", "question")
-        blocks.append(Table(headers, tuple(flips)))
-    return blocks
-
-
-def _compare_by_type(
-    runs: dict[str, dict], old_aggs: dict[str, dict], common: list[str]
-) -> list[Block]:
-    """Answer accuracy per gold question type, old against new (e.g. rules against reader)."""
-    types = _types_in({**{f"old {r}": old_aggs[r] for r in common}, **runs})
-    if not types:
-        return []
-    headers = ["type"]
-    for r in common:
-        headers += [f"{r} n", f"{r} old", f"{r} new", f"{r} Δ"]
-    rows = []
-    for t in types:
-        row = [t]
-        for r in common:
-            old = (old_aggs[r].get("by_type") or {}).get(t, {})
-            new = (runs[r].get("by_type") or {}).get(t, {})
-            n = new.get("n") if new.get("n") is not None else old.get("n")
-            before = _get(old, ("answers", "accuracy"))
-            after = _get(new, ("answers", "accuracy"))
-            row += [_fmt(n, "count"), _fmt(before, "rate"), _fmt(after, "rate")]
-            row.append(_delta(after, before, "rate"))
-        rows.append(tuple(row))
-    numeric = (False, *([True] * (len(headers) - 1)))
-    return [
-        Heading("Answer accuracy by question type", 3),
-        Table(tuple(headers), tuple(rows), numeric),
-    ]
-
-
-# --- formatting -----------------------------------------------------------------------
-
-
-def _get(d: dict | None, path: tuple[str, ...]):
-    for key in path:
-        if not isinstance(d, dict):
-            return None
-        d = d.get(key)
-    return d
-
-
-def _fmt(value, kind: str) -> str:
-    if value is None:
-        return "–"
-    if kind == "count":
-        return str(int(value))
-    if kind == "ms":
-        return f"{float(value):.0f} ms"
-    return f"{float(value):.3f}"
-
-
-def _delta(new, old, kind: str) -> str:
-    if new is None or old is None:
-        return "–"
-    d = float(new) - float(old)
-    if kind == "count":
-        return f"{d:+.0f}"
-    if kind == "ms":
-        return f"{d:+.0f} ms"
-    return f"{d:+.3f}"
-
-
-def _mark(value) -> str:
-    return "yes" if value else "no"
-
-
-def _clip(text: str, n: int) -> str:
-    return text if len(text) <= n else text[: n - 1].rstrip() + "…"
+    return f"{where}: {clip(' '.join(str(r.get('text') or '').split()), PASSAGE_CHARS)}"

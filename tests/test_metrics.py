@@ -5,8 +5,9 @@ import math
 import pytest
 
 from kilde.errors import KildeError
+from kilde.eval.aggregate import aggregate, percentile
 from kilde.eval.gold import Evidence, GoldItem
-from kilde.eval.metrics import aggregate, evaluate, percentile, score_item, token_f1
+from kilde.eval.metrics import evaluate, score_item, token_f1
 from kilde.eval.sources import QuoteLocation
 
 Q1 = "Regjeringen vil styrke samhandlingen mellom kommunene og sykehusene i hele landet."

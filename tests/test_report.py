@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from kilde.errors import KildeError
+from kilde.eval.aggregate import aggregate
 from kilde.eval.gold import Evidence, GoldItem
-from kilde.eval.metrics import aggregate
 from kilde.eval.report import load_run, write_items, write_report
 
 EVIL = "<script>alert('x')</script>"
