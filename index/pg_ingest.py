@@ -34,7 +34,7 @@ from kilde.ingest.readers import iter_sources
 from .build import IngestReport, embed_chunks, read_entry, record_ocr, sha256_file
 from .embedders import Embedder
 from .pg_schema import LOCK_PLAN, migrate, one_line, redact
-from .pg_store import PgWriter
+from .pg_writer import PgWriter
 
 
 def claim_key(sha: str, entry, ocr: dict | None = None) -> str:

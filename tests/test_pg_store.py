@@ -22,7 +22,8 @@ from kilde.config import Settings
 from kilde.errors import IndexMismatchError, IndexMissingError, KildeError
 from kilde.index.build import ingest
 from kilde.index.pg_schema import SCHEMA_VERSION
-from kilde.index.pg_store import PgStore, PgWriter, open_pg_store
+from kilde.index.pg_store import PgStore, open_pg_store
+from kilde.index.pg_writer import PgWriter
 from kilde.index.store import load_store, open_store
 from kilde.ingest.chunk import ChunkingParams
 from kilde.types import Chunk, DocInfo, Filters, Page
