@@ -5,6 +5,8 @@ Shared by the report (``report.py``) and its comparison with an older run (``com
 
 from __future__ import annotations
 
+from typing import Any
+
 from kilde.eval.gold import TYPES
 
 # (label, path into the aggregate dict, kind); kind decides how a value is printed.
@@ -38,6 +40,7 @@ METRIC_ROWS: tuple[tuple[str, tuple[str, ...], str], ...] = (
 
 
 def types_in(runs: dict[str, dict]) -> list[str]:
+    """The question types any of ``runs`` (aggregates) scores, in the gold set's order."""
     seen: set[str] = set()
     for agg in runs.values():
         seen.update((agg.get("by_type") or {}).keys())
@@ -45,7 +48,8 @@ def types_in(runs: dict[str, dict]) -> list[str]:
     return [t for t in TYPES if t in seen] + sorted(seen - set(TYPES))
 
 
-def get(d: dict | None, path: tuple[str, ...]):
+def get(d: dict | None, path: tuple[str, ...]) -> Any:
+    """The value at ``path`` in a nested aggregate; None where the path stops."""
     for key in path:
         if not isinstance(d, dict):
             return None
@@ -53,7 +57,8 @@ def get(d: dict | None, path: tuple[str, ...]):
     return d
 
 
-def fmt(value, kind: str) -> str:
+def fmt(value: float | None, kind: str) -> str:
+    """A cell: a count, milliseconds or a rate (three decimals); a dash for no value."""
     if value is None:
         return "–"
     if kind == "count":
@@ -63,7 +68,8 @@ def fmt(value, kind: str) -> str:
     return f"{float(value):.3f}"
 
 
-def delta(new, old, kind: str) -> str:
+def delta(new: float | None, old: float | None, kind: str) -> str:
+    """The signed change from ``old`` to ``new`` as ``fmt`` prints ``kind``."""
     if new is None or old is None:
         return "–"
     d = float(new) - float(old)
@@ -74,9 +80,11 @@ def delta(new, old, kind: str) -> str:
     return f"{d:+.3f}"
 
 
-def mark(value) -> str:
+def mark(value: object) -> str:
+    """yes or no."""
     return "yes" if value else "no"
 
 
 def clip(text: str, n: int) -> str:
+    """``text`` cut to ``n`` characters, with an ellipsis where it was cut."""
     return text if len(text) <= n else text[: n - 1].rstrip() + "…"

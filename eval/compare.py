@@ -16,6 +16,8 @@ def compare_section(
     gold: list[GoldItem],
     compare: tuple[dict[str, list[dict]], str],
 ) -> list[Block]:
+    """The report's blocks comparing ``runs`` with ``compare`` (an older run's per-item
+    scores and its label): metric deltas, accuracy by type, and per-question flips."""
     old_items, label = compare
     blocks: list[Block] = [Heading(f"Compared with {label}")]
     common = [r for r in runs if r in old_items]
