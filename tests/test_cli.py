@@ -378,6 +378,10 @@ def test_ctrl_c_during_embedding_keeps_the_old_index(tmp_path):
             stdout=subprocess.PIPE,
             stderr=stderr,
             text=True,
+            # A shell without job control starts background jobs (nohup ... &) with SIGINT
+            # ignored, and Python keeps an ignored SIGINT ignored; Ctrl-C at a terminal is
+            # not ignored, so the child gets the default back.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         try:
             deadline = time.monotonic() + 120
