@@ -22,6 +22,7 @@ from .llm import LlmAnswerer
 from .llm_client import ChatClient, api_key_from_env
 from .pipeline import Pipeline
 from .reader import ReaderAnswerer
+from .rerank import SentenceMatchReranker
 from .rules import RulesAnswerer
 
 VARIANTS = ("bm25", "dense", "hybrid", "baseline")
@@ -45,7 +46,12 @@ def build_pipeline(settings: Settings, store: Store, embedder: Embedder) -> Pipe
     return Pipeline(
         followup=FollowupResolver(),
         retriever=make_retriever(store, embedder, settings.retrieval),
-        reranker=None,  # settings.rerank.reranker == "none"; a trained reader plugs in here
+        reranker=(
+            SentenceMatchReranker(idf, settings.rerank.rerank_weight)
+            if settings.rerank.reranker == "sentence"
+            else None
+        ),
+        rerank_depth=settings.rerank.rerank_depth,
         gate=gate,
         answerer=answerer,
         citer=Citer(store.page_text, store.documents(), store.line_map),

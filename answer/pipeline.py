@@ -59,6 +59,7 @@ class Pipeline:
     citer: Citer
     reranker: RerankerStage | None = None
     top_k: int = 10
+    rerank_depth: int = 20  # passages the reranker reorders; the best top_k (at least 10) stay
 
     def retrieve(
         self, question: str, history: Sequence[str] = (), filters: Filters | None = None
@@ -66,10 +67,11 @@ class Pipeline:
         """The query ``question`` is searched with, and the passages found: the stages
         before the gate."""
         query = self.followup.resolve(question, history)
-        retrieved = self.retriever.retrieve(query, max(self.top_k, 10), filters)
-        if self.reranker is not None:
-            retrieved = self.reranker.rerank(query, retrieved)
-        return query, retrieved
+        keep = max(self.top_k, 10)
+        if self.reranker is None:
+            return query, self.retriever.retrieve(query, keep, filters)
+        retrieved = self.retriever.retrieve(query, max(keep, self.rerank_depth), filters)
+        return query, self.reranker.rerank(query, retrieved)[:keep]
 
     def ask(
         self, question: str, history: Sequence[str] = (), filters: Filters | None = None

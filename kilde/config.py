@@ -70,9 +70,18 @@ class RetrievalSettings:
 @dataclass(frozen=True)
 class RerankSettings:
     reranker: str = _f(
-        "none", "Reorders the retrieved passages before the gate: none.", choices=("none",)
+        "sentence",
+        "Reorders the retrieved passages before the gate: sentence (by their best sentence's "
+        "match with the question, docs/tuning.md) or none (the retrieval's order).",
+        choices=("none", "sentence"),
     )
     rerank_depth: int = _f(20, "Retrieved passages the reranker reads.", lo=1, hi=200)
+    rerank_weight: float = _f(
+        2.0,
+        "Weight of the best sentence's match (0..1) against the fused score (scaled to 0..1).",
+        lo=0.0,
+        hi=100.0,
+    )
 
 
 @dataclass(frozen=True)
