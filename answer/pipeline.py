@@ -67,11 +67,15 @@ class Pipeline:
         """The query ``question`` is searched with, and the passages found: the stages
         before the gate."""
         query = self.followup.resolve(question, history)
-        keep = max(self.top_k, 10)
+        return query, self.search(query, max(self.top_k, 10), filters)
+
+    def search(self, query: str, k: int, filters: Filters | None = None) -> list[Retrieved]:
+        """The ``k`` best passages for ``query``, in the reranker's order when there is one
+        (what ``kilde search`` lists and an answer shows as its sources)."""
         if self.reranker is None:
-            return query, self.retriever.retrieve(query, keep, filters)
-        retrieved = self.retriever.retrieve(query, max(keep, self.rerank_depth), filters)
-        return query, self.reranker.rerank(query, retrieved)[:keep]
+            return self.retriever.retrieve(query, k, filters)
+        found = self.retriever.retrieve(query, max(k, self.rerank_depth), filters)
+        return self.reranker.rerank(query, found)[:k]
 
     def ask(
         self, question: str, history: Sequence[str] = (), filters: Filters | None = None

@@ -112,7 +112,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     engine = open_engine(settings, args)
     query, filters = engine.checked(args.query, filters_from(args))
-    results = engine.retriever.retrieve(query, settings.retrieval.top_k, filters)
+    results = engine.pipeline.search(query, settings.retrieval.top_k, filters)
     if args.json:
         rows = [
             {

@@ -178,7 +178,7 @@ def create_app(settings: Settings, api_key: str | None = None, engine=None) -> F
     def search(q: str = Query(min_length=1, max_length=2000), k: int = Query(10, ge=1, le=100)):
         engine = holder.get()
         with holder.ask_lock:
-            hits = engine.retriever.retrieve(q, k)
+            hits = engine.pipeline.search(q, k)
         return [
             {
                 "chunk_id": h.chunk.chunk_id,

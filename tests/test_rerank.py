@@ -65,6 +65,9 @@ def test_on_the_real_corpus_the_reranker_lifts_the_answer_passage(corpus_engine)
 
     assert rank(off.pipeline) >= 3
     assert rank(on.pipeline) == 1
+    # kilde search and the API's /search list the sources in the same order as an answer
+    top = on.pipeline.search(question, 2)
+    assert len(top) == 2 and chunk_holds(top[0].chunk.text, quote)
     recorder = _Depth(on.pipeline.retriever)
     on.pipeline.retriever = recorder
     on.pipeline.retrieve(question)
