@@ -233,6 +233,14 @@ def test_follow_up_detection():
     )
     merged = resolve("Hva med legene?", ["Hvor fornøyde er sykepleierne med EPJ i 2024?"])
     assert "legene" in merged and "EPJ" in merged
+    # A word that refers back, in a question that names a few things of its own
+    assert is_followup("Hvor stor andel av dem jobbet i kommunene?")
+    assert is_followup("Er innbyggerne mer eller mindre enige i dette?")
+    assert is_followup("Hvor fornøyde er innbyggerne til sammenligning?")
+    # ... but not in a longer question that names its own subject
+    assert not is_followup(
+        "Hvor mange løsninger ble faset ut i hver kommune da Helseplattformen ble innført?"
+    )
 
 
 @pytest.mark.parametrize(

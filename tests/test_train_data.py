@@ -46,3 +46,16 @@ def test_checker_flags_copied_evidence_and_paraphrased_questions(tmp_path, capsy
 
     assert checker.main(["--fix", str(path)]) == 0
     assert [json.loads(line)["id"] for line in path.read_text("utf-8").splitlines()] == []
+
+
+def test_follow_up_tuning_files_are_kept_apart_from_both_eval_sets(capsys):
+    files = sorted((ROOT / "train" / "followups").glob("kilde-fu-*.jsonl"))
+    assert len(files) == 2
+    checker = _checker()
+    paths = [str(f) for f in files]
+    assert checker.main(paths) == 0, capsys.readouterr().out
+    followups = ROOT / "eval" / "gold" / "followups.jsonl"
+    assert checker.main([*paths, "--eval", str(followups)]) == 0, capsys.readouterr().out
+    items = [i for f in files for i in load_gold(f)]
+    assert all(i.history for i in items)
+    assert sum(not i.answerable for i in items) >= 20

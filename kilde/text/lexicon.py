@@ -57,6 +57,10 @@ QUESTION_WORDS = frozenset(
 PRONOUNS = frozenset("det den de dette disse dem der dit her slik samme".split())
 # Of these, the ones that are never an article ("det nye vannverket"): they always point back.
 POINTING_BACK = frozenset("dette disse dem der dit slik samme".split())
+# Words that refer back to an earlier turn in a question that names a few things of its own
+# ("Hvor stor andel av dem jobbet i kommunene?", "Er innbyggerne mer positive til dette?"):
+# the words above, plus "her", "da", "sånn" and the comparisons "derimot", "til sammenligning".
+BACK_REFERENCES = POINTING_BACK | frozenset("her da sånn derimot sammenligning".split())
 # Openings of a follow-up question ("Og i 2023?", "Hva med legene?").
 FOLLOWUP_OPENERS = (
     "og ",
