@@ -23,7 +23,7 @@ from kilde.config import AnswerSettings
 from kilde.text import squash
 from kilde.types import Draft, Retrieved, Span
 
-from .rules import RulesAnswerer, choose
+from .rules import RulesAnswerer, choose, near_duplicate
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -45,6 +45,17 @@ def scaled(values: np.ndarray) -> np.ndarray:
     return (values - low) / (high - low)
 
 
+def _figures(text: str) -> set[str]:
+    return {w for w in text.split() if any(ch.isdigit() for ch in w)}
+
+
+def same_statement(a: str, b: str) -> bool:
+    """One statement quoted twice (two documents, or two versions of one): the words nearly
+    the same and the figures exactly. Sentences that differ only in their figures ("52 % i
+    2023", "46 % i 2024") are two facts."""
+    return near_duplicate(a, b) and _figures(a) == _figures(b)
+
+
 def kept(
     reader_scores: np.ndarray,
     rules_scores: np.ndarray,
@@ -52,13 +63,15 @@ def kept(
     rules_count: int,
     settings: AnswerSettings,
     no_answer: float = float("nan"),
+    texts: Sequence[str] = (),
 ) -> list[int]:
     """Which candidates the answer keeps, best first: ranked by reader score plus the
     weighted rules score, as many as the rules answerer kept (``reader_count = "rules"``,
     leaving out those more than ``reader_rules_cut`` below the best) or those within
-    ``reader_margin`` of the best, inside ``max_answer_chars``. Shared with the replay of
-    kilde.eval.simulate. None at all when ``reader_no_answer`` is on and the reader's
-    ``no_answer`` score is at least its best."""
+    ``reader_margin`` of the best, inside ``max_answer_chars``, none the same statement as one
+    kept before (two documents quoting it; needs ``texts``). Shared with the
+    replay of kilde.eval.simulate. None at all when ``reader_no_answer`` is on and the
+    reader's ``no_answer`` score is at least its best."""
     if settings.reader_no_answer and float(reader_scores.max()) <= no_answer:
         return []  # the reader finds no answer here
     scores = reader_scores + settings.reader_rules_weight * scaled(rules_scores)
@@ -74,6 +87,8 @@ def kept(
             break
         length = lengths[i] + (1 if chosen else 0)
         if used + length > settings.max_answer_chars:
+            continue
+        if texts and any(same_statement(texts[i], texts[j]) for j in chosen):
             continue
         chosen.append(int(i))
         used += length
@@ -115,6 +130,14 @@ class ReaderAnswerer:
             len(choose(full, self.settings)) if self.settings.reader_count == "rules" else 0
         )
         lengths = [len(squash(span.text)) for span in spans]
-        keep = kept(reader_scores, rules_scores, lengths, rules_count, self.settings, no_answer)
+        keep = kept(
+            reader_scores,
+            rules_scores,
+            lengths,
+            rules_count,
+            self.settings,
+            no_answer,
+            [span.text for span in spans],
+        )
         chosen = [spans[i] for i in keep]
         return Draft(spans=tuple(chosen), answerer=self.name)

@@ -59,7 +59,7 @@ def answer_shape_bonus(
     return bonus
 
 
-def _near_duplicate(a: str, b: str) -> bool:
+def near_duplicate(a: str, b: str) -> bool:
     """The same statement twice (two overlapping chunks, or two documents quoting it)."""
     wa, wb = set(a.lower().split()), set(b.lower().split())
     if not wa or not wb:
@@ -165,7 +165,7 @@ def choose(candidates: Sequence[Candidate], settings: AnswerSettings = DEFAULTS)
             return False
         if used + length > settings.max_answer_chars:
             return False
-        if any(c is cand or _near_duplicate(cand.text, c.text) for c in chosen):
+        if any(c is cand or near_duplicate(cand.text, c.text) for c in chosen):
             return False
         chosen.append(cand)
         used += length

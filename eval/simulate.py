@@ -157,7 +157,8 @@ def reader_choice(record: dict, settings: AnswerSettings) -> list[dict]:
     reader = np.asarray([c["reader"] for c in cands], dtype=np.float32)
     rules = np.asarray([c["rules"] for c in cands], dtype=np.float32)
     lengths = [c["chars"] for c in cands]
-    keep = kept(reader, rules, lengths, record["rules_count"], settings, record["no_answer"])
+    texts = [c["text"] for c in cands]
+    keep = kept(reader, rules, lengths, record["rules_count"], settings, record["no_answer"], texts)
     chosen = [cands[i] for i in keep]
     # the gate's check of names and years: refused when one stands in none of the passages
     if chosen and set.intersection(*(set(c["missing"]) for c in chosen)):

@@ -313,3 +313,30 @@ def test_a_place_the_documents_do_not_cover_is_refused_not_answered_with_another
     unchecked = engine.with_settings(engine.settings.with_values(refuse_missing_detail=False))
     near_miss = unchecked.ask(asked)
     assert not near_miss.refused and "Nordvik" in " ".join(s.text for s in near_miss.sentences)
+
+
+def test_the_reader_answer_says_a_statement_once():
+    import numpy as np
+
+    from kilde.answer.reader import kept
+    from kilde.config import AnswerSettings
+
+    texts = [
+        "Det pekes på at innføringen er et krevende endringsarbeid der kvaliteten må ivaretas.",
+        "Det pekes på at innføringen er et krevende endringsarbeid der sikkerheten må ivaretas.",
+        "Meld. St. 9 (2023–2024) er Nasjonal helse- og samhandlingsplan.",
+    ]
+    reader_scores = np.asarray([3.0, 2.9, 2.5], dtype=np.float32)
+    rules_scores = np.asarray([1.0, 0.9, 0.8], dtype=np.float32)
+    lengths = [len(t) for t in texts]
+    settings = AnswerSettings()
+    # two documents quote one statement: the answer says it once and takes the next one
+    assert kept(reader_scores, rules_scores, lengths, 2, settings, texts=texts) == [0, 2]
+    assert kept(reader_scores, rules_scores, lengths, 2, settings) == [0, 1]
+    # the same words with other figures are another fact, and both stay
+    texts = [
+        "Andelen som er fornøyd med video var 52 % i 2023 blant helsepersonell.",
+        "Andelen som er fornøyd med video var 46 % i 2024 blant helsepersonell.",
+        texts[2],
+    ]
+    assert kept(reader_scores, rules_scores, lengths, 2, settings, texts=texts) == [0, 1]
