@@ -207,7 +207,7 @@ class RulesAnswerer:
         # The passages the retrieval scored best, in its order, whatever a reranker made of
         # the list (it orders the sources shown): the rank prior was tuned on this order, and
         # the lexical term already rewards what the sentence reranker does. Fed the reranked
-        # order, the answers lost 0.3-1.5 points (docs/tuning.md, "Reranking").
+        # order, the answers lost 0.3-4.5 points (docs/tuning.md, "Reranking").
         passages = sorted(passages, key=lambda p: -p.score)[: self.settings.answer_passages]
         if not passages:
             return []
