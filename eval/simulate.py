@@ -61,18 +61,38 @@ def dump(
     else:
         items = select_split(items, split)
     settings = load_settings(None).with_values(
-        **{"answer.answerer": "reader", "answer.reader_model": reader_model}
+        # the refusal head is left out: it is fit on these dumps (kilde.reader.refusal_fit)
+        **{
+            "answer.answerer": "reader",
+            "answer.reader_model": reader_model,
+            "answer.reader_refusal": False,
+        }
     )
     engine, _ = eval_engine(corpus, settings, index_dir=index)
     out.parent.mkdir(parents=True, exist_ok=True)
+    embeddings: list[np.ndarray] = []
     with out.open("w", encoding="utf-8") as f:
-        for record in records(engine.pipeline, _progress(items)):
+        for record in records(engine.pipeline, _progress(items), embeddings):
             f.write(json.dumps(record, ensure_ascii=False) + "\n")
+    # beside the scores, what the refusal head is fit on (kilde.reader.refusal_fit)
+    np.savez_compressed(embeddings_path(out), *embeddings)
     return len(items)
 
 
-def records(pipe, items: Iterable) -> Iterator[dict]:
-    """For each gold item, what the pipeline's reader answerer decides from (see ``dump``)."""
+def embeddings_path(dump_path: Path) -> Path:
+    """Where ``dump`` stores the reader's pair embeddings of each record's candidates."""
+    return dump_path.with_suffix(".npz")
+
+
+def load_embeddings(dump_path: Path) -> list[np.ndarray]:
+    """The pair embeddings of each record of a dump, in its order (float32)."""
+    with np.load(embeddings_path(dump_path)) as stored:
+        return [stored[f"arr_{i}"].astype(np.float32) for i in range(len(stored.files))]
+
+
+def records(pipe, items: Iterable, embeddings: list | None = None) -> Iterator[dict]:
+    """For each gold item, what the pipeline's reader answerer decides from (see ``dump``);
+    each item's candidate pair embeddings are appended to ``embeddings`` when given."""
     from kilde.answer.rules import choose
     from kilde.reader.data import candidate_text, short_title
 
@@ -86,9 +106,12 @@ def records(pipe, items: Iterable) -> Iterator[dict]:
         cands = full[:MOST_CANDIDATES]
         titles = [short_title(c.retrieved.chunk.title) for c in cands]
         texts = [candidate_text(c.text, "", t) for c, t in zip(cands, titles, strict=True)]
-        reader_scores, no_answer = (
-            reader.score(query, texts, no_answer=True) if cands else ([], 0.0)
-        )
+        reading = reader.read(query, texts, no_answer=True) if cands else None
+        reader_scores = reading.scores if reading else []
+        no_answer = reading.no_answer if reading else 0.0
+        if embeddings is not None:
+            empty = np.zeros((0, reader.hidden), dtype=np.float16)
+            embeddings.append(reading.embeddings.astype(np.float16) if reading else empty)
         yield {
             "id": item.id,
             "answerable": item.answerable,

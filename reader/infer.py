@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,16 @@ from kilde.errors import ReaderModelError
 from kilde.reader.data import pair_text
 from kilde.reader.e5format import E5FormatError, read_e5
 from kilde.reader.export import ENCODER_FILE, FORMAT_VERSION, HEAD_FILE
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What one pass of the reader gives for a question and its candidates."""
+
+    scores: np.ndarray  # one per candidate, higher is better
+    no_answer: float  # the "no answer" option's score (NaN when not asked for)
+    embeddings: np.ndarray  # (candidates, hidden): L2-normalized pair embeddings
+
 
 _REBUILD = "bygg den på nytt med `make train-reader`"
 
@@ -32,6 +43,7 @@ class Reader:
         self._b = float(head["candidate_bias"])
         self._w_none = np.asarray(head["no_answer_weight"], dtype=np.float32)
         self._b_none = float(head["no_answer_bias"])
+        self.hidden = len(self._w)
 
     @classmethod
     def load(cls, folder: str | Path, num_threads: int | None = None) -> Reader:
@@ -48,12 +60,17 @@ class Reader:
     ) -> tuple[np.ndarray, float]:
         """A score per candidate (higher is better) and the score of "no answer" (NaN with
         ``no_answer=False``, which saves the question's own pass through the encoder)."""
+        reading = self.read(question, candidates, no_answer)
+        return reading.scores, reading.no_answer
+
+    def read(self, question: str, candidates: Sequence[str], no_answer: bool = True) -> Reading:
+        """``score``'s figures with the encoder's embedding of each (question, candidate)
+        pair, which the refusal head (kilde.reader.refusal) reads."""
         texts = [pair_text(question, c) for c in candidates] + ([question] if no_answer else [])
         emb = np.asarray(self._engine.query(texts), dtype=np.float32).reshape(len(texts), -1)
-        scores = emb[: len(candidates)] @ self._w + self._b
-        if not no_answer:
-            return scores, float("nan")
-        return scores, float(emb[-1] @ self._w_none + self._b_none)
+        pairs = emb[: len(candidates)]
+        none = float(emb[-1] @ self._w_none + self._b_none) if no_answer else float("nan")
+        return Reading(scores=pairs @ self._w + self._b, no_answer=none, embeddings=pairs)
 
 
 def check_reader(folder: Path) -> dict:
