@@ -9,7 +9,9 @@ in the ranking. How many sentences the answer keeps is the rules answerer's coun
 (``reader_count = "rules"``, the default: on every tuning set the only setting tried that was
 at least as good as the rules answerer on accuracy and precision both) or those within
 ``reader_margin`` of the best. The question it reads is the one resolved against earlier
-turns, so a follow-up is read with the previous question's words (docs/reader.md).
+turns, so a follow-up is read with the previous question's words (docs/reader.md). With
+``reader_refusal`` on, a refusal head over the kept sentences' embeddings may refuse the
+answer (kilde.reader.refusal).
 """
 
 from __future__ import annotations
@@ -89,16 +91,24 @@ class ReaderAnswerer:
 
     name = "reader"
 
-    def __init__(self, reader, settings: AnswerSettings, rules: RulesAnswerer):
+    def __init__(self, reader, settings: AnswerSettings, rules: RulesAnswerer, refusal=None):
         self.reader = reader  # kilde.reader.infer.Reader
         self.settings = settings
         self.rules = rules
+        self.refusal = refusal  # kilde.reader.refusal.RefusalHead, with reader_refusal on
 
     @classmethod
     def load(cls, settings: AnswerSettings, rules: RulesAnswerer) -> ReaderAnswerer:
         from kilde.reader.infer import Reader
 
-        return cls(Reader.load(model_folder(settings.reader_model)), settings, rules)
+        folder = model_folder(settings.reader_model)
+        reader = Reader.load(folder)  # checks encoder.bin, which the refusal head names
+        refusal = None
+        if settings.reader_refusal:
+            from kilde.reader.refusal import RefusalHead
+
+            refusal = RefusalHead.load(folder, reader.hidden)
+        return cls(reader, settings, rules, refusal)
 
     def draft(self, question: str, query: str, passages: Sequence[Retrieved]) -> Draft:
         from kilde.reader.data import candidate_text, short_title
@@ -109,9 +119,8 @@ class ReaderAnswerer:
             return Draft(answerer=self.name)
         spans: list[Span] = [c.span() for c in ranked]
         texts = [candidate_text(c.text, "", short_title(c.retrieved.chunk.title)) for c in ranked]
-        reader_scores, no_answer = self.reader.score(
-            query, texts, no_answer=self.settings.reader_no_answer
-        )
+        reading = self.reader.read(query, texts, no_answer=self.settings.reader_no_answer)
+        reader_scores = reading.scores
         rules_scores = np.asarray([c.score for c in ranked], dtype=np.float32)
         # The rules answerer's sentence count (its keep ratio already says how many of the
         # candidates stand near the best); the reader says which ones.
@@ -125,8 +134,10 @@ class ReaderAnswerer:
             lengths,
             rules_count,
             self.settings,
-            no_answer,
+            reading.no_answer,
             [span.text for span in spans],
         )
+        if self.refusal is not None and self.refusal.refuses(reading.embeddings[keep]):
+            return Draft(answerer=self.name)  # the kept sentences do not answer it
         chosen = [spans[i] for i in keep]
         return Draft(spans=tuple(chosen), answerer=self.name)

@@ -172,6 +172,13 @@ class AnswerSettings:
         "Reader: also refuse when the reader's no-answer option outscores every sentence "
         "(off: only the evidence gate refuses; on dev the option refused 9 of 67 answerable).",
     )
+    # on since 2026-12-02: on gold dev and follow-up dev it refused 3 more unanswerable
+    # questions for 1 right answer lost, answerable refused <= 0.08 (docs/reader.md).
+    reader_refusal: bool = _f(
+        True,
+        "Reader: also refuse when the refusal head (models/reader/refusal.json, fit on the "
+        "training questions) rates the kept sentences as not answering the question.",
+    )
     answer_passages: int = _f(5, "Top passages whose sentences may form the answer.", lo=1, hi=50)
     max_sentences: int = _f(3, "Most sentences in an extractive answer.", lo=1, hi=10)
     max_answer_chars: int = _f(600, "Most characters in an answer.", lo=100, hi=5000)
