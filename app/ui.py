@@ -1,5 +1,6 @@
-"""The Streamlit chat: layout and widgets only; the logic is in launch, markup, views,
-export, sidebar (kilde.app) and uploads (kilde.ingest), which run without Streamlit.
+"""The Streamlit chat: layout and widgets only (the sidebar's in sidebar_panel, the CSS in
+style); the logic is in launch, markup, views, export, sidebar (kilde.app) and uploads
+(kilde.ingest), which run without Streamlit.
 
 Started by ``kilde app`` as ``streamlit run app/ui.py -- --index DIR [--corpus DIR]``. Without
 script arguments (AppTest, a bare ``streamlit run``) it reads KILDE_INDEX, KILDE_CORPUS and
@@ -17,47 +18,15 @@ import streamlit as st
 
 from kilde.answer.engine import Engine, QueryCache
 from kilde.answer.llm import streaming
-from kilde.app import export, launch, markup, sidebar, views
+from kilde.app import export, launch, markup, views
 from kilde.app import feedback as fb
+from kilde.app.sidebar_panel import sidebar_documents, sidebar_feedback, sidebar_status
 from kilde.app.sourcecheck_tab import show_sourcecheck
+from kilde.app.style import STYLE
 from kilde.errors import IndexMissingError, KildeError
 from kilde.index.embedders import Embedder
 from kilde.ingest import uploads
 from kilde.types import REFUSAL_TEXT
-
-STYLE = """<style>
-.kilde-answer { font-size: 1.05rem; line-height: 1.6; }
-.kilde-marker { font-weight: 600; color: #1d4f91; white-space: nowrap; }
-.kilde-where { color: #5c6470; font-size: 0.9em; }
-.kilde-source-head { margin-bottom: 0.25rem; overflow-wrap: anywhere; }
-.kilde-passage { font-size: 0.93rem; line-height: 1.55; padding: 0.5rem 0.75rem;
-  border-left: 3px solid #c9a227; background: rgba(128, 128, 128, 0.07);
-  border-radius: 0 4px 4px 0; overflow-wrap: anywhere; }
-.kilde-passage mark { background: #ffe58a; color: inherit; padding: 0 0.1em; }
-.kilde-doc-meta { color: #5c6470; font-size: 0.8rem; margin: -0.75rem 0 0.5rem 1.75rem; }
-.kilde-status { font-size: 0.85rem; border: none; }
-.kilde-status td { border: none; padding: 0.1rem 0.75rem 0.1rem 0; vertical-align: top;
-  overflow-wrap: anywhere; }
-.kilde-status td:first-child { color: #5c6470; white-space: nowrap; }
-.kilde-par { display: block; height: 0.45em; }
-.kilde-sources-head { font-weight: 600; margin-top: 0.75rem; }
-[data-testid="stChatMessage"], [class*="st-key-kilde-source-"] { scroll-margin-top: 4rem; }
-/* A phone-wide window: no avatars and less padding, so the passages keep their width. */
-@media (max-width: 640px) {
-  [data-testid^="stChatMessageAvatar"] { display: none; }
-  [data-testid="stChatMessage"] { padding-left: 0; padding-right: 0; gap: 0; }
-  [class*="st-key-kilde-source-"] { padding: 0.6rem; }
-  .kilde-passage { padding: 0.4rem 0.5rem; }
-}
-/* Streamlit's own uploader text is English; show it in Norwegian. */
-[data-testid="stFileUploaderDropzoneInstructions"] span { font-size: 0; }
-[data-testid="stFileUploaderDropzoneInstructions"] span::after {
-  content: "Dra filer hit eller trykk «Velg filer»"; font-size: 0.8rem; }
-[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p {
-  font-size: 0; }
-[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p::after {
-  content: "Velg filer"; font-size: 0.875rem; }
-</style>"""
 
 
 def md(text: str) -> str:
@@ -320,46 +289,6 @@ def show_export(turns: list) -> None:
         for key in [k for k in st.session_state if str(k).startswith("fb-")]:
             del st.session_state[key]
         st.rerun()
-
-
-def sidebar_documents(engine: Engine):
-    """Checkboxes per document; returns the Filters they make (None: no restriction)."""
-    st.header("Dokumenter")
-    rows = sidebar.document_rows(engine.store.documents())
-    if not rows:
-        st.info("Indeksen har ingen dokumenter ennå.")
-        return None
-    all_on, all_off = st.columns(2)
-    if all_on.button("Velg alle", key="docs-all", width="stretch"):
-        for row in rows:
-            st.session_state[sidebar.doc_checkbox_key(row.file)] = True
-    if all_off.button("Fjern alle", key="docs-none", width="stretch"):
-        for row in rows:
-            st.session_state[sidebar.doc_checkbox_key(row.file)] = False
-    selected = []
-    for row in rows:
-        key = sidebar.doc_checkbox_key(row.file)
-        st.session_state.setdefault(key, True)
-        if st.checkbox(md(row.title), key=key, help=md(row.file)):
-            selected.append(row.file)
-        st.markdown(
-            markup.block(markup.escape_html(row.meta), "kilde-doc-meta"), unsafe_allow_html=True
-        )
-    return sidebar.filters_for(selected, [r.file for r in rows])
-
-
-def sidebar_status(engine: Engine) -> None:
-    st.header("Indeks")
-    rows = sidebar.index_status(engine.store.status())
-    st.markdown(sidebar.status_html(rows), unsafe_allow_html=True)
-
-
-def sidebar_feedback(index_dir: str) -> None:
-    counts = fb.feedback_counts(index_dir)
-    st.caption(
-        f"Tilbakemeldinger: 👍 {counts[fb.UP]} · 👎 {counts[fb.DOWN]} "
-        f"({counts['corrected']} med riktig svar)"
-    )
 
 
 def sidebar_upload(args: launch.AppArgs, settings) -> None:
