@@ -70,7 +70,13 @@ class Engine:
     ) -> Answer:
         question, filters = self.checked(question, filters)
         if looks_foreign(question, self.vocabulary):
-            return Answer(question, FOREIGN_HINT, refused=True, answerer="language_check")
+            return Answer(
+                question,
+                FOREIGN_HINT,
+                refused=True,
+                answerer="language_check",
+                refusal_reason="language",
+            )
         return self.pipeline.ask(question, history, filters)
 
     def checked(self, question: str, filters: Filters | None) -> tuple[str, Filters | None]:

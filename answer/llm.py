@@ -208,7 +208,7 @@ class LlmAnswerer:
     def draft(self, question: str, query: str, passages: Sequence[Retrieved]) -> Draft:
         gate_refuses = self.gate.check(query, passages).refuse
         if gate_refuses and self.refusal in ("either", "gate"):
-            return Draft(answerer=self.name)  # the gate's word is enough; no call
+            return Draft(answerer=self.name, refusal="coverage")  # the gate's word is enough
         shown = list(passages[: self.passages])
         if not shown:
             return Draft(answerer=self.name)

@@ -84,11 +84,13 @@ class Pipeline:
         query, retrieved = self.retrieve(question, history, filters)
         evidence = self.gate.check(query, retrieved)
         if evidence.refuse:
-            draft = Draft(answerer=self.answerer.name)
+            draft = Draft(answerer=self.answerer.name, refusal="coverage")
         else:
             draft = self.answerer.draft(question, query, retrieved)
             if draft.spans and not self.gate.admits(query, draft, question):
-                draft = Draft(answerer=draft.answerer, notice=draft.notice)
+                draft = Draft(
+                    answerer=draft.answerer, notice=draft.notice, refusal="missing_detail"
+                )
         sentences, citations = self.citer.cite(draft)
         refused = not sentences  # nothing strong enough, or nothing that verified
         return Answer(
@@ -104,4 +106,12 @@ class Pipeline:
             # the answerer's own drops, plus spans the citer refused
             dropped_claims=draft.dropped_claims + len(draft.spans) - len(sentences),
             notice=draft.notice,
+            refusal_reason=_refusal_reason(draft) if refused else "",
         )
+
+
+def _refusal_reason(draft: Draft) -> str:
+    """Why a draft that yields no answer sentence was refused (kilde.types.REFUSAL_REASONS)."""
+    if draft.refusal:
+        return draft.refusal
+    return "unverified" if draft.spans or draft.dropped_claims else "no_answer"

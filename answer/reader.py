@@ -138,6 +138,6 @@ class ReaderAnswerer:
             [span.text for span in spans],
         )
         if self.refusal is not None and self.refusal.refuses(reading.embeddings[keep]):
-            return Draft(answerer=self.name)  # the kept sentences do not answer it
+            return Draft(answerer=self.name, refusal="refusal_head")
         chosen = [spans[i] for i in keep]
         return Draft(spans=tuple(chosen), answerer=self.name)

@@ -47,4 +47,8 @@ def answer_to_dict(answer: Answer) -> dict:
         # Added with follow-ups read against earlier turns: the text that was searched (the
         # question itself unless it was read as a follow-up).
         "search_query": answer.search_query,
+        # Added with the reader's refusal head: why it was refused, null when answered
+        # (kilde.types.REFUSAL_REASONS: language, coverage, missing_detail, refusal_head,
+        # no_answer, unverified).
+        "refusal_reason": answer.refusal_reason or None,
     }

@@ -136,6 +136,7 @@ class Draft:
     answerer: str = ""
     dropped_claims: int = 0  # sentences whose quote did not stand in the source: never shown
     notice: str = ""  # one Norwegian line for the user (e.g. the LLM failed; rules answered)
+    refusal: str = ""  # with no spans, why (one of REFUSAL_REASONS), when the answerer knows
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,18 @@ class Answer:
     answerer: str = ""  # which answerer wrote it: "rules", "baseline", ...
     dropped_claims: int = 0  # answer sentences dropped because their quote did not verify
     notice: str = ""  # one Norwegian line about how the answer came about ("" when nothing)
+    refusal_reason: str = ""  # why it was refused, one of REFUSAL_REASONS ("" when answered)
 
 
 REFUSAL_TEXT = "Jeg fant ikke svar på dette i dokumentene."
+
+# Why an answer was refused (``Answer.refusal_reason``, "refusal_reason" in ``ask --json``),
+# in the order the pipeline decides.
+REFUSAL_REASONS = {
+    "language": "the question is not in Norwegian",
+    "coverage": "the documents cover too little of the question (the evidence gate)",
+    "missing_detail": "a name or year of the question stands in none of the answer's passages",
+    "refusal_head": "the reader's refusal head judged the kept sentences not to answer it",
+    "no_answer": "the answerer found nothing to say (for the LLM: the model said so)",
+    "unverified": "no quote of the answer stood in its source",
+}

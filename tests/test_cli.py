@@ -273,9 +273,10 @@ def test_ask_json_has_exactly_the_contract_fields(built, capsys):
         "answerer",  # added for the answering layer; the fields above keep their meaning
         "dropped_claims",  # added with the LLM answerer: unverified sentences dropped
         "search_query",  # added with follow-ups: what was searched (here: the question)
+        "refusal_reason",  # added with the refusal head: why it was refused (null: answered)
     }
     assert answer["question"] == QUESTION == answer["search_query"]
-    assert answer["refused"] is False
+    assert answer["refused"] is False and answer["refusal_reason"] is None
     assert (answer["answerer"], answer["dropped_claims"]) == ("reader", 0)  # the default
     assert isinstance(answer["latency_ms"], int | float) and answer["latency_ms"] > 0
 

@@ -3,6 +3,7 @@ code that says so, never «Jeg fant ikke svar …» with exit 0, and never a tra
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -139,6 +140,8 @@ def test_english_question_gets_a_hint_to_ask_in_norwegian(index, capsys):
     out, err = capsys.readouterr()
     assert code == 0 and not err
     assert "Still spørsmålet på norsk" in out and REFUSAL_TEXT not in out
+    main(["ask", "When does the ferry leave?", "--index", str(index), "--json"])
+    assert json.loads(capsys.readouterr().out)["refusal_reason"] == "language"
 
 
 def test_missing_config_file(index, capsys):

@@ -162,11 +162,21 @@ def test_pipeline_runs_any_answerer_and_skips_it_when_the_gate_refuses(engine):
     base = engine.pipeline
     pipeline = replace(base, answerer=answerer)
     answer = pipeline.ask("Når godkjente Mattilsynet vannkvaliteten i Storli?")
-    assert answer.answerer == "fixed" and not answer.refused
+    assert answer.answerer == "fixed" and not answer.refused and answer.refusal_reason == ""
     assert answer.answer == "Mattilsynet godkjente vannkvaliteten i Storli i oktober 2023."
     assert answer.citations[0].page_label == "2"
     refused = pipeline.ask("Hvilket fotballag vant cupfinalen i Tromsø i 1996?")
     assert refused.refused and answerer.calls == 1  # the gate stopped it before the answerer
+    assert refused.refusal_reason == "coverage"
+    # a draft whose quote stands nowhere in its source is refused as unverified
+    bogus = Span(answerer.span.chunk, start, end, "Mattilsynet stengte vannverket i Storli.")
+    unverified = replace(base, answerer=_FixedAnswerer(bogus)).ask(
+        "Når godkjente Mattilsynet vannkvaliteten i Storli?"
+    )
+    assert unverified.refused and unverified.refusal_reason == "unverified"
+    # the passage answers for Storli, not for Nordvik: a name of the question it does not hold
+    elsewhere = pipeline.ask("Når godkjente Mattilsynet vannkvaliteten i Nordvik?")
+    assert elsewhere.refused and elsewhere.refusal_reason == "missing_detail"
 
 
 def test_the_whole_pipeline_answers_with_a_verified_citation(engine):

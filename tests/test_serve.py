@@ -25,7 +25,7 @@ pytestmark = pytest.mark.postgres
 PARAMS = ChunkingParams(chunk_size=60, chunk_overlap=10)
 CONTRACT = {
     "question", "answer", "refused", "citations", "retrieved", "latency_ms", "answerer",
-    "dropped_claims", "search_query",
+    "dropped_claims", "search_query", "refusal_reason",
 }  # fmt: skip
 
 
