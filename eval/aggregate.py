@@ -4,6 +4,7 @@ type, with the latency percentiles and the LLM answerer's dropped-claim figures.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterable
 
 
@@ -61,10 +62,24 @@ def _aggregate(items: list[dict]) -> dict:
         "refusals": {
             "recall_unanswerable": _field_mean(unanswerable, "refused"),
             "false_refusal_rate": _field_mean(answerable, "refused"),
+            # which stage refused (kilde.types.REFUSAL_REASONS): counts per group
+            "by_reason": {
+                "unanswerable": _reasons(unanswerable),
+                "answerable": _reasons(answerable),
+            },
         },
         "claims": _claim_scores(items),
         "latency_ms": {"p50": percentile(latencies, 50), "p95": percentile(latencies, 95)},
     }
+
+
+def _reasons(items: list[dict]) -> dict[str, int]:
+    """How many refused items each refusal reason accounts for ("unknown": predictions
+    written before the reason was recorded)."""
+    counts = Counter(
+        item.get("refusal_reason") or "unknown" for item in items if item.get("refused")
+    )
+    return dict(sorted(counts.items()))
 
 
 def _claim_scores(items: list[dict]) -> dict:

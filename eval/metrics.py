@@ -330,6 +330,7 @@ def score_item(
         "dropped_claims": int(pred.get("dropped_claims") or 0),
         "shown_claims": len(pred.get("citations") or []),
         "answerer": pred.get("answerer") or "",
+        "refusal_reason": pred.get("refusal_reason") or None,  # which stage refused it
     }
     if located is not None:
         # Where the gold quotes stand, for the report: "a.pdf p. 3 (printed 1)".

@@ -38,6 +38,7 @@ CONTRACT = {
     "retrieved",
     "latency_ms",
     "answerer",
+    "refusal_reason",
 }
 
 
@@ -79,6 +80,11 @@ def test_eval_smoke_on_our_gold_set(corpus_index, tmp_path):
     assert hybrid["citations"]["verbatim"] == 1.0
     assert hybrid["retrieval"]["hit@5"] >= 0.5
     assert set(hybrid["by_type"])
+    # every refusal names the stage that made it
+    reasons = hybrid["refusals"]["by_reason"]
+    refused = sum(p["refused"] for p in preds)
+    assert sum(n for group in reasons.values() for n in group.values()) == refused
+    assert not any("unknown" in group for group in reasons.values())
     html = (out / "report.html").read_text()
     assert "hybrid" in html and "<script" not in html
     assert (out / "report.md").is_file()

@@ -426,6 +426,7 @@ ITEMS = [
     ),
     item_scores(
         type="factoid", answerable=True, refused=True, latency_ms=200.0, n_evidence=2,
+        refusal_reason="refusal_head",
         **retrieval(0.0, 1.0, 1.0, 0.5, 0.6, 0.5),
         correct=False, token_f1=0.5,
         citation_precision=None, citation_recall=0.0, verbatim=None, page_correct=0.5,
@@ -438,7 +439,8 @@ ITEMS = [
         line_correct=0.0,
     ),
     item_scores(
-        type="unanswerable", answerable=False, refused=True, latency_ms=1000.0, n_evidence=0
+        type="unanswerable", answerable=False, refused=True, latency_ms=1000.0, n_evidence=0,
+        refusal_reason="coverage",
     ),
     item_scores(
         type="unanswerable", answerable=False, refused=False, latency_ms=300.0, n_evidence=0
@@ -483,9 +485,12 @@ def test_aggregate_overall():
             "lines_hold_quote": None,
         }
     )
-    assert result["refusals"] == pytest.approx(
-        {"recall_unanswerable": 0.5, "false_refusal_rate": 1 / 3}
-    )
+    refusals = dict(result["refusals"])
+    assert refusals.pop("by_reason") == {
+        "unanswerable": {"coverage": 1},
+        "answerable": {"refusal_head": 1},
+    }
+    assert refusals == pytest.approx({"recall_unanswerable": 0.5, "false_refusal_rate": 1 / 3})
     # Sorted latencies 100, 200, 300, 400, 1000: p95 at position 3.8 -> 400 + 0.8 * 600.
     assert result["latency_ms"] == pytest.approx({"p50": 300.0, "p95": 880.0})
 
@@ -502,7 +507,11 @@ def test_aggregate_by_type():
     assert factoid["retrieval"]["evidence_recall@5"] == 0.5
     assert factoid["answers"]["accuracy"] == 0.5
     assert factoid["citations"]["precision"] == 1.0
-    assert factoid["refusals"] == {"recall_unanswerable": None, "false_refusal_rate": 0.5}
+    assert factoid["refusals"] == {
+        "recall_unanswerable": None,
+        "false_refusal_rate": 0.5,
+        "by_reason": {"unanswerable": {}, "answerable": {"refusal_head": 1}},
+    }
     assert factoid["latency_ms"] == pytest.approx({"p50": 150.0, "p95": 195.0})
 
     multi = by_type["multi"]
@@ -515,7 +524,11 @@ def test_aggregate_by_type():
     assert all(value is None for value in unanswerable["retrieval"].values())
     assert all(value is None for value in unanswerable["answers"].values())
     assert all(value is None for value in unanswerable["citations"].values())
-    assert unanswerable["refusals"] == {"recall_unanswerable": 0.5, "false_refusal_rate": None}
+    assert unanswerable["refusals"] == {
+        "recall_unanswerable": 0.5,
+        "false_refusal_rate": None,
+        "by_reason": {"unanswerable": {"coverage": 1}, "answerable": {}},
+    }
     assert unanswerable["latency_ms"] == pytest.approx({"p50": 650.0, "p95": 965.0})
 
 
@@ -556,7 +569,12 @@ def test_evaluate_matches_by_id():
     assert items[1]["refused"] is True and items[1]["rank"] is None
     assert result["n"] == 2
     assert result["retrieval"]["mrr@10"] == 1.0
-    assert result["refusals"] == {"recall_unanswerable": 1.0, "false_refusal_rate": 0.0}
+    assert result["refusals"] == {
+        "recall_unanswerable": 1.0,
+        "false_refusal_rate": 0.0,
+        # a prediction without refusal_reason (written before it was recorded)
+        "by_reason": {"unanswerable": {"unknown": 1}, "answerable": {}},
+    }
     assert result["latency_ms"] == pytest.approx({"p50": 75.0, "p95": 97.5})
 
 
