@@ -158,13 +158,16 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(answer_to_dict(answer), ensure_ascii=False))
         return 0
-    from kilde.app.views import read_as
+    from kilde.app.views import read_as, refusal_why
 
     read = read_as(answer)
     if read:
         print(read)
         print()
     print(answer.answer if answer.refused else numbered_answer(answer.sentences))
+    why = refusal_why(answer)
+    if why:
+        print(why)
     print()
     if answer.citations:
         print("Kilder:")

@@ -181,6 +181,9 @@ def show_answer(i: int, turn: views.Turn) -> None:
             st.caption(read_as)
         if turn.refused:  # our own fixed text, which may say why ("ask in Norwegian")
             st.markdown(turn.answer.answer or REFUSAL_TEXT)
+            why = views.refusal_why(turn.answer)
+            if why:
+                st.caption(why)
             if turn.sources:
                 st.caption("Nærmeste tekstbiter i dokumentene:")
         else:

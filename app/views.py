@@ -204,6 +204,27 @@ def answer_html(answer: Answer) -> str:
     return block(" ".join(parts), "kilde-answer")
 
 
+# Why an answer was refused, one Norwegian line for the user per kilde.types.REFUSAL_REASONS;
+# "language" is left out: its answer text already says what to do.
+REFUSAL_WHY = {
+    "coverage": "Dokumentene sier for lite om det spørsmålet gjelder.",
+    "missing_detail": (
+        "Tekstbitene som ligner mest, nevner ikke alle navnene og årstallene i spørsmålet."
+    ),
+    "refusal_head": (
+        "Tekstbitene som ligner mest, handler om temaet, men svarer ikke på akkurat dette."
+    ),
+    "no_answer": "Ingen setning i tekstbitene som ligner mest, svarer på spørsmålet.",
+    "unverified": "Svaret kunne ikke bekreftes ordrett i kildene, så det vises ikke.",
+}
+
+
+def refusal_why(answer: Answer) -> str | None:
+    """One line saying why ``answer`` was refused; None when it was answered or the reason
+    needs no line."""
+    return REFUSAL_WHY.get(answer.refusal_reason) if answer.refused else None
+
+
 def read_as(answer: Answer) -> str | None:
     """One line saying how a follow-up was read ("Og året før?" -> the earlier question with
     2023), so the user can check it; None when the question was searched as asked."""
@@ -219,5 +240,6 @@ def question_html(question: str) -> str:
 
 def answer_plain(answer: Answer) -> str:
     if answer.refused or not answer.sentences:
-        return answer.answer or REFUSAL_TEXT
+        why = refusal_why(answer)
+        return f"{answer.answer or REFUSAL_TEXT} {why}" if why else answer.answer or REFUSAL_TEXT
     return " ".join(f"{s.text} [{s.citation + 1}]" for s in answer.sentences)

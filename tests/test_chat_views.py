@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import sys
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -201,6 +202,19 @@ def test_make_turn_for_an_answer_and_for_a_refusal():
     assert views.answer_html(refused.answer) == markup.block(
         markup.escape_html(REFUSAL_TEXT), "kilde-answer"
     )
+
+
+def test_a_refusal_says_why_in_one_line_where_the_stage_is_known():
+    refused = _answer([], [_chunk("Noe annet.")], refused=True)
+    assert views.refusal_why(refused) is None  # no reason recorded: the refusal alone
+    assert views.answer_plain(refused) == REFUSAL_TEXT
+    near_miss = replace(refused, refusal_reason="refusal_head")
+    assert views.answer_plain(near_miss) == f"{REFUSAL_TEXT} {views.REFUSAL_WHY['refusal_head']}"
+    assert "svarer ikke på akkurat dette" in views.refusal_why(near_miss)
+    foreign = replace(refused, answer="Still spørsmålet på norsk.", refusal_reason="language")
+    assert views.answer_plain(foreign) == "Still spørsmålet på norsk."  # says it already
+    answered = _answer([_citation("Fristen er 1. mars.")], [_chunk("Fristen er 1. mars.")])
+    assert views.refusal_why(replace(answered, refusal_reason="coverage")) is None
 
 
 # --- export -----------------------------------------------------------------------------------

@@ -144,6 +144,18 @@ def test_english_question_gets_a_hint_to_ask_in_norwegian(index, capsys):
     assert json.loads(capsys.readouterr().out)["refusal_reason"] == "language"
 
 
+def test_a_refused_question_says_why_in_one_line(index, capsys):
+    from kilde.app.views import REFUSAL_WHY
+
+    # a ferry is in the documents, a price for it is not; the nearest passages follow
+    code = main(["ask", "Hvor mye koster ferja fra Levanger?", "--index", str(index)])
+    out, _ = capsys.readouterr()
+    lines = out.splitlines()
+    assert code == 0 and lines[0] == REFUSAL_TEXT
+    assert lines[1] in REFUSAL_WHY.values()
+    assert "Nærmeste tekstbiter:" in out
+
+
 def test_missing_config_file(index, capsys):
     line = one_line(capsys, 1, "--config", "finnes-ikke.toml", *ask(index))
     assert "fant ikke innstillingsfilen finnes-ikke.toml" in line
