@@ -16,6 +16,7 @@ from kilde.config import AnswerSettings
 from kilde.index.embedders import Embedder
 from kilde.index.interface import Store
 from kilde.text import analyze, sentence_spans, squash
+from kilde.text.figures import extract_figures
 from kilde.text.patterns import (
     ASKS,
     CONTINUES,
@@ -68,12 +69,15 @@ def _near_duplicate(a: str, b: str) -> bool:
 
 
 def same_statement(a: str, b: str) -> bool:
-    """A near-duplicate whose figures are exactly the same: sentences that differ only in
-    their figures ("52 % i 2023", "46 % i 2024") are two facts. (The reader's test; the rules
-    answerer's ``choose`` keeps to ``_near_duplicate``, as it was tuned with it.)"""
-    figures_a = {w for w in a.split() if any(ch.isdigit() for ch in w)}
-    figures_b = {w for w in b.split() if any(ch.isdigit() for ch in w)}
-    return figures_a == figures_b and _near_duplicate(a, b)
+    """A near-duplicate whose figures (kilde.text.figures, normalised: "52 %" = "52%") are
+    the same: sentences that differ only in their figures ("52 % i 2023", "46 % i 2024") are
+    two facts. (The reader's test; the rules answerer's ``choose`` keeps to
+    ``_near_duplicate``, as it was tuned with it.)"""
+    if not _near_duplicate(a, b):
+        return False
+    return {(f.kind, f.value) for f in extract_figures(a)} == {
+        (f.kind, f.value) for f in extract_figures(b)
+    }
 
 
 @dataclass(frozen=True)

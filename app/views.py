@@ -240,6 +240,6 @@ def question_html(question: str) -> str:
 
 def answer_plain(answer: Answer) -> str:
     if answer.refused or not answer.sentences:
-        why = refusal_why(answer)
-        return f"{answer.answer or REFUSAL_TEXT} {why}" if why else answer.answer or REFUSAL_TEXT
+        text, why = answer.answer or REFUSAL_TEXT, refusal_why(answer)
+        return f"{text} {why}" if why else text
     return " ".join(f"{s.text} [{s.citation + 1}]" for s in answer.sentences)
