@@ -13,7 +13,7 @@ LLAMA_CPP  := llama-cpp-python==0.3.36
 
 PDF_CORPUS ?= eval/runs/pdf-corpus
 
-.PHONY: install run index test test-fast lint format eval eval-followups eval-pool eval-statements eval-norquad pdf-corpus bench clean llm-server train-reader eval-reader reader-scores refusal-head
+.PHONY: install run index test test-fast lint format eval eval-followups eval-heldout eval-pool eval-statements eval-norquad pdf-corpus bench clean llm-server train-reader eval-reader reader-scores refusal-head
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "kilde needs Python 3.11")'
@@ -68,6 +68,10 @@ eval: install pdf-corpus
 eval-followups: install
 	$(BIN)/kilde eval --gold eval/gold/followups.jsonl --corpus $(CORPUS) --split dev --out eval/runs/followups-dev
 	$(BIN)/kilde eval --gold eval/gold/followups.jsonl --corpus $(CORPUS) --split test --out eval/runs/followups-test
+
+# 80 questions written later, for judging a choice once (eval/gold/README.md); never tune here.
+eval-heldout: install
+	$(BIN)/kilde eval --gold eval/gold/heldout.jsonl --corpus $(CORPUS) --split test --out eval/runs/heldout
 
 # The gate's tuning set: the 970 training questions, written blind to the gate (docs/tuning.md).
 eval-pool: install

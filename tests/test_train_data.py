@@ -7,7 +7,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from kilde.eval.gold import load_gold, write_gold
+from kilde.eval.gold import load_gold, validate_gold, write_gold
 
 ROOT = Path(__file__).parents[1]
 TRAIN = ROOT / "train" / "data"
@@ -59,3 +59,19 @@ def test_follow_up_tuning_files_are_kept_apart_from_both_eval_sets(capsys):
     items = [i for f in files for i in load_gold(f)]
     assert all(i.history for i in items)
     assert sum(not i.answerable for i in items) >= 20
+
+
+def test_the_fresh_held_out_set_is_valid_and_apart_from_every_training_file(capsys):
+    heldout = ROOT / "eval" / "gold" / "heldout.jsonl"
+    items = load_gold(heldout)
+    assert validate_gold(items, ROOT / "corpus") == []
+    assert {i.split for i in items} == {"test"} and len(items) == 80
+    assert sum(not i.answerable for i in items) == 24
+    train = [
+        *sorted(TRAIN.glob("kilde-train-*.jsonl")),
+        *sorted((ROOT / "train" / "more").glob("kilde-train-*.jsonl")),
+        *sorted((ROOT / "train" / "followups").glob("kilde-fu-*.jsonl")),
+    ]
+    assert len(train) == 7
+    checker = _checker()
+    assert checker.main([*map(str, train), "--eval", str(heldout)]) == 0, capsys.readouterr().out
