@@ -45,13 +45,16 @@ def test_the_threshold_refuses_the_chosen_share():
     assert (ratings < threshold).sum() == 5
 
 
-def _dump(folder: Path, name: str, rng: np.random.Generator) -> Path:
-    """A simulate dump of 40 questions: an answer sentence's embedding leans one way, every
-    other sentence's the other way; unanswerable questions have only the latter."""
-    answer, other = np.eye(HIDDEN)[0], np.eye(HIDDEN)[1]
+def _dump(
+    folder: Path, name: str, rng: np.random.Generator, lean: tuple[int, int] = (0, 1)
+) -> Path:
+    """A simulate dump of 40 questions: an answer sentence's embedding leans one way
+    (axis ``lean[0]``), every other sentence's another (``lean[1]``); unanswerable questions
+    (every fourth, when the answer leans the home way) have only the latter."""
+    answer, other = np.eye(HIDDEN)[lean[0]], np.eye(HIDDEN)[lean[1]]
     lines, embeddings = [], []
     for i in range(40):
-        answerable = i % 4 != 0
+        answerable = i % 4 != 0 or lean != (0, 1)
         cands, rows = [], []
         for j in range(3):
             holds = answerable and j == 0
@@ -105,6 +108,36 @@ def test_fit_writes_a_head_for_its_encoder_that_refuses_what_answers_nothing(tmp
     with pytest.raises(ReaderModelError, match="annen lesermodell") as error:
         RefusalHead.load(folder)
     assert "make refusal-head" in str(error.value) and "\n" not in str(error.value)
+
+
+def test_text_of_another_kind_joins_the_fit_and_not_the_threshold(tmp_path):
+    """Answers in another kind of text (NorQuAD for kilde) lean a way the home text never
+    shows: a head fit at home refuses them, one fit with them as well does not, and the
+    threshold still refuses the chosen share at home."""
+    rng = np.random.default_rng(2)
+    folder = tmp_path / "reader"
+    folder.mkdir()
+    (folder / "encoder.bin").write_bytes(b"encoder")
+    home = [_dump(tmp_path, "a", rng), _dump(tmp_path, "b", rng)]
+    other = _dump(tmp_path, "nq", rng, lean=(2, 3))
+    answer_elsewhere = _unit(np.eye(HIDDEN)[2] + rng.normal(0, 0.3, (20, HIDDEN)))
+
+    head = fit(home, folder, false_refusals=0.05, c=3.0)
+    assert head["fit"]["held_out_out_of_domain"] is None
+    at_home = RefusalHead.load(folder)
+    assert np.mean([at_home.refuses(row[None]) for row in answer_elsewhere]) > 0.5
+
+    head = fit(home, folder, false_refusals=0.05, c=3.0, out_of_domain=[other])
+    fitted = head["fit"]
+    assert fitted["out_of_domain"] == [str(other)]
+    assert fitted["held_out_out_of_domain"]["answerable_refused"] <= 0.1
+    assert {g for g in fitted["held_out"]["by_group"] if g.startswith("nq:")} == {
+        f"nq:{fold}" for fold in range(5)
+    }
+    assert fitted["held_out"]["unanswerable_refused"] > 0.9
+    assert fitted["held_out"]["answerable_refused"] <= 0.1  # the share is set at home
+    both = RefusalHead.load(folder)
+    assert np.mean([both.refuses(row[None]) for row in answer_elsewhere]) < 0.2
 
 
 def test_a_missing_or_damaged_head_is_one_line_naming_the_file(tmp_path):
