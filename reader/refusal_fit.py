@@ -2,7 +2,7 @@
 
     python -m kilde.reader.refusal_fit .kilde/sim/train-more.jsonl \
         .kilde/sim/train-data.jsonl .kilde/sim/train-followups.jsonl \
-        --out-of-domain .kilde/sim/norquad-train.jsonl --out models/reader
+        --out-of-domain .kilde/sim/norquad-train-dev.jsonl --out models/reader
 
 Each dump (``kilde.eval.simulate dump``) holds, per question, the reader answerer's
 candidates and, beside it (.npz), their pair embeddings. The head is fit on the first
@@ -12,10 +12,11 @@ rated by a model fit without its group (the questions of one writer's file), and
 threshold refuses ``--false-refusals`` of the answerable ones. The figures written beside it
 are those held-out ones. Never give it a dump of a test split.
 
-``--out-of-domain`` dumps (NorQuAD train: Wikipedia and news, all answerable) join the fit
-but not the threshold. Without them the head rated every sentence of text unlike kilde's
-reports lower, and refused right answers there (docs/reader.md, "Text unlike kilde's").
-Their questions are held out in five folds by a hash of the id, since they have no writers.
+``--out-of-domain`` dumps (the NorQuAD train questions the reader never trained on:
+Wikipedia and news, all answerable) join the fit but not the threshold. Fit at home alone,
+the head rated every sentence of text unlike kilde's reports lower and refused right answers
+there; NorQuAD questions the reader had trained on did not cure that (docs/reader.md, "Text
+unlike kilde's"). They are held out in five folds by a hash of the id, having no writers.
 """
 
 from __future__ import annotations
