@@ -5,6 +5,7 @@ in seconds instead of one pipeline pass per setting.
         --out scores-dev.jsonl [--corpus corpus] [--reader models/reader]
     python -m kilde.eval.simulate replay scores-dev.jsonl [more.jsonl ...] \
         [--grid reader_rules_weight=1,3 --grid reader_count=rules,margin]
+    python -m kilde.eval.simulate losses scores-dev.jsonl [more.jsonl ...]
 
 ``dump`` runs the pipeline once per question and stores, for each of the rules answerer's
 candidate sentences, its rules score, its reader score, whether it holds a gold answer and
@@ -14,6 +15,8 @@ of ``--grid``, and prints accuracy / citation precision per file and unanswerabl
 answerable refused over all files, beside the rules answerer's own answers. On gold dev the
 replay gave exactly what ``kilde eval`` gives (docs/reader.md); confirm a chosen setting
 with ``kilde eval --set ...`` all the same, and never dump a test split to tune on.
+``losses`` says where answerable questions lose their answer: before the reader (not among
+the candidates it reads) or in its choice.
 """
 
 from __future__ import annotations
@@ -243,6 +246,42 @@ def replay(files: Sequence[Path], grid: dict[str, list]) -> list[str]:
     return lines
 
 
+def losses(files: Sequence[Path], depths: Sequence[int] = (8, 12)) -> list[str]:
+    """Where answerable questions lose their answer: the share whose answer sentence stands
+    among the rules answerer's first K candidates (the reader reads only those), and the
+    share the reader answerer gets right when its K hold the answer (default settings)."""
+    settings = choice()
+    lines = [
+        f"{'':24s} {'n':>5s} "
+        + " ".join(f"{'in ' + str(k):>7s}" for k in depths)
+        + f" {'right|in ' + str(settings.reader_candidates):>12s}"
+    ]
+    for path in files:
+        answerable = [
+            r for r in (json.loads(x) for x in path.open(encoding="utf-8")) if r["answerable"]
+        ]
+        if not answerable:
+            continue
+        shares = [
+            np.mean([any(c["holds_answer"] for c in r["candidates"][:k]) for r in answerable])
+            for k in depths
+        ]
+        held = [
+            r
+            for r in answerable
+            if not r["gate_refused"]
+            and any(c["holds_answer"] for c in r["candidates"][: settings.reader_candidates])
+        ]
+        right = [any(c["holds_answer"] for c in reader_choice(r, settings)) for r in held]
+        given = f"{np.mean(right):.3f}" if right else "-"
+        lines.append(
+            f"{path.stem[-24:]:24s} {len(answerable):5d} "
+            + " ".join(f"{v:7.3f}" for v in shares)
+            + f" {given:>12s}"
+        )
+    return lines
+
+
 def _grid(specs: Sequence[str]) -> dict[str, list]:
     grid: dict[str, list] = {}
     for spec in specs:
@@ -269,6 +308,8 @@ def main(argv: list[str] | None = None) -> int:
     r = sub.add_parser("replay", help="replay settings from dumped scores")
     r.add_argument("files", type=Path, nargs="+")
     r.add_argument("--grid", action="append", default=[], help="setting=v1,v2 (repeatable)")
+    w = sub.add_parser("losses", help="where answers are lost: the rules' K, then the reader")
+    w.add_argument("files", type=Path, nargs="+")
     args = parser.parse_args(argv)
     try:
         if args.command == "dump":
@@ -276,6 +317,9 @@ def main(argv: list[str] | None = None) -> int:
                 raise SystemExit("Test-delen skal ikke brukes til innstilling; bruk --split dev.")
             n = dump(args.gold, args.split, args.corpus, args.out, args.reader, args.index)
             print(f"{n} spørsmål skrevet til {args.out}")
+            return 0
+        if args.command == "losses":
+            print("\n".join(losses(args.files)))
             return 0
         print("\n".join(replay(args.files, _grid(args.grid))))
     except KildeError as exc:  # a bad gold file or reader folder: one line, no traceback

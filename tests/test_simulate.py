@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from kilde.eval.simulate import choice as Choice
-from kilde.eval.simulate import reader_choice, records, replay, score
+from kilde.eval.simulate import losses, reader_choice, records, replay, score
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -106,6 +106,21 @@ def test_replay_prints_the_rules_answerer_and_each_setting(tmp_path):
     lines = replay([path], {"reader_count": ["rules", "margin"]})
     assert len(lines) == 4 and lines[1].startswith("rules answerer")
     assert "reader_count=rules" in lines[2] and "1.000/1.000" in lines[2]
+
+
+def test_losses_say_how_often_the_answer_is_in_the_readers_candidates_and_then_chosen(tmp_path):
+    deep = [_cand(f"s{i}", rules=1.0 - i / 20, reader=0.0) for i in range(12)]
+    deep[9] = _cand("svaret", rules=0.5, reader=5.0, holds=True, cites=True)
+    records_ = [
+        _record(),  # answer 2nd of 3, chosen by the reader
+        _record(candidates=deep),  # answer 10th: beyond the reader's 8, within 12
+        _record(answerable=False),  # not counted
+    ]
+    path = tmp_path / "pool.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records_), encoding="utf-8")
+    header, row = losses([path])
+    assert header.split() == ["n", "in", "8", "in", "12", "right|in", "8"]
+    assert row.split() == ["pool", "2", "0.500", "1.000", "1.000"]
 
 
 @pytest.mark.slow
