@@ -192,6 +192,17 @@ def reader_choice(record: dict, settings: AnswerSettings) -> list[dict]:
     return chosen
 
 
+def read_dump(path: Path) -> list[dict]:
+    """The records of a dump, in order."""
+    with path.open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f]
+
+
+def holds_answer(candidates: Sequence[dict]) -> bool:
+    """Whether one of ``candidates`` (dumped candidate dicts) holds a gold answer."""
+    return any(c["holds_answer"] for c in candidates)
+
+
 def score(records: Sequence[dict], chooser: Callable[[dict], list[dict]]) -> dict[str, float]:
     """Accuracy, citation precision, unanswerable refused and answerable refused."""
     correct, precision, refused_unanswerable, refused_answerable = [], [], [], []
@@ -201,7 +212,7 @@ def score(records: Sequence[dict], chooser: Callable[[dict], list[dict]]) -> dic
             refused_unanswerable.append(not chosen)
             continue
         refused_answerable.append(not chosen)
-        correct.append(any(c["holds_answer"] for c in chosen))
+        correct.append(holds_answer(chosen))
         if chosen:
             precision.append(float(np.mean([c["cites_right"] for c in chosen])))
 
@@ -221,7 +232,7 @@ def replay(files: Sequence[Path], grid: dict[str, list]) -> list[str]:
     groups: dict[str, list[dict]] = {}
     for p in files:
         name = p.stem if p.stem not in groups else f"{p.parent.name}/{p.stem}"
-        groups[name] = [json.loads(line) for line in p.open(encoding="utf-8")]
+        groups[name] = read_dump(p)
     everything = [r for records in groups.values() for r in records]
     rows: list[tuple[str, Callable[[dict], list[dict]]]] = [
         ("rules answerer", lambda r: r["rules_answer"])
@@ -257,22 +268,16 @@ def losses(files: Sequence[Path], depths: Sequence[int] = (8, 12)) -> list[str]:
         + f" {'right|in ' + str(settings.reader_candidates):>12s}"
     ]
     for path in files:
-        answerable = [
-            r for r in (json.loads(x) for x in path.open(encoding="utf-8")) if r["answerable"]
-        ]
+        answerable = [r for r in read_dump(path) if r["answerable"]]
         if not answerable:
             continue
-        shares = [
-            np.mean([any(c["holds_answer"] for c in r["candidates"][:k]) for r in answerable])
-            for k in depths
-        ]
+        shares = [np.mean([holds_answer(r["candidates"][:k]) for r in answerable]) for k in depths]
         held = [
             r
             for r in answerable
-            if not r["gate_refused"]
-            and any(c["holds_answer"] for c in r["candidates"][: settings.reader_candidates])
+            if not r["gate_refused"] and holds_answer(r["candidates"][: settings.reader_candidates])
         ]
-        right = [any(c["holds_answer"] for c in reader_choice(r, settings)) for r in held]
+        right = [holds_answer(reader_choice(r, settings)) for r in held]
         given = f"{np.mean(right):.3f}" if right else "-"
         lines.append(
             f"{path.stem[-24:]:24s} {len(answerable):5d} "

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kilde.eval.simulate import choice, load_embeddings, reader_choice
+from kilde.eval.simulate import choice, holds_answer, load_embeddings, reader_choice
 
 from .refusal import REFUSAL_FILE, answer_rating, encoder_digest, fit_logistic, threshold_for
 
@@ -76,7 +76,7 @@ def examples(
             chosen = [] if record["gate_refused"] else reader_choice(record, settings)
             if chosen:
                 kept = [record["candidates"].index(c) for c in chosen]
-                right = any(c["holds_answer"] for c in chosen)
+                right = holds_answer(chosen)
                 answered.append(
                     Answered(embedded[kept], record["answerable"], right, group, in_domain)
                 )
