@@ -22,10 +22,10 @@ from pathlib import Path
 import numpy as np
 
 from kilde.config import AnswerSettings
-from kilde.text import squash
+from kilde.text import sentence_spans, squash
 from kilde.types import Draft, Retrieved, Span
 
-from .rules import RulesAnswerer, choose, same_statement
+from .rules import Candidate, RulesAnswerer, choose, same_statement
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,6 +37,24 @@ def model_folder(setting: str) -> Path:
     if folder.is_absolute() or folder.exists():
         return folder
     return REPO_ROOT / folder
+
+
+def reader_texts(candidates: Sequence[Candidate], with_previous: bool = False) -> list[str]:
+    """Each candidate as the reader reads it: the document's short title, then, for a model
+    trained with ``--context previous``, the sentence before it in its passage (none for a
+    passage's first sentence), then the sentence itself."""
+    from kilde.reader.data import candidate_text, short_title
+
+    texts = []
+    for c in candidates:
+        chunk = c.retrieved.chunk
+        previous = ""
+        if with_previous:
+            local = c.start - chunk.start
+            before = [(a, b) for a, b in sentence_spans(chunk.text) if b <= local]
+            previous = chunk.text[before[-1][0] : before[-1][1]] if before else ""
+        texts.append(candidate_text(c.text, previous, short_title(chunk.title)))
+    return texts
 
 
 def scaled(values: np.ndarray) -> np.ndarray:
@@ -111,14 +129,12 @@ class ReaderAnswerer:
         return cls(reader, settings, rules, refusal)
 
     def draft(self, question: str, query: str, passages: Sequence[Retrieved]) -> Draft:
-        from kilde.reader.data import candidate_text, short_title
-
         full = self.rules.candidates(question, query, passages)
         ranked = full[: self.settings.reader_candidates]
         if not ranked:
             return Draft(answerer=self.name)
         spans: list[Span] = [c.span() for c in ranked]
-        texts = [candidate_text(c.text, "", short_title(c.retrieved.chunk.title)) for c in ranked]
+        texts = reader_texts(ranked, self.reader.with_previous)
         reading = self.reader.read(query, texts, no_answer=self.settings.reader_no_answer)
         reader_scores = reading.scores
         rules_scores = np.asarray([c.score for c in ranked], dtype=np.float32)

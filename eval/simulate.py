@@ -96,8 +96,8 @@ def load_embeddings(dump_path: Path) -> list[np.ndarray]:
 def records(pipe, items: Iterable, embeddings: list | None = None) -> Iterator[dict]:
     """For each gold item, what the pipeline's reader answerer decides from (see ``dump``);
     each item's candidate pair embeddings are appended to ``embeddings`` when given."""
+    from kilde.answer.reader import reader_texts
     from kilde.answer.rules import choose
-    from kilde.reader.data import candidate_text, short_title
 
     rules, reader = pipe.answerer.rules, pipe.answerer.reader
     for item in items:
@@ -107,8 +107,7 @@ def records(pipe, items: Iterable, embeddings: list | None = None) -> Iterator[d
         draft = rules.draft(item.question, query, retrieved)
         admitted = bool(draft.spans) and pipe.gate.admits(query, draft, item.question)
         cands = full[:MOST_CANDIDATES]
-        titles = [short_title(c.retrieved.chunk.title) for c in cands]
-        texts = [candidate_text(c.text, "", t) for c, t in zip(cands, titles, strict=True)]
+        texts = reader_texts(cands, reader.with_previous)
         reading = reader.read(query, texts, no_answer=True) if cands else None
         reader_scores = reading.scores if reading else []
         no_answer = reading.no_answer if reading else 0.0

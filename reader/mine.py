@@ -21,13 +21,16 @@ from pathlib import Path
 from tqdm import tqdm
 
 
-def mine(gold_files: list[Path], pipe, out: Path, candidates: int) -> dict[str, int]:
+def mine(
+    gold_files: list[Path], pipe, out: Path, candidates: int, with_previous: bool = False
+) -> dict[str, int]:
     """Write one JSON line per usable training question to ``out``; return the counts.
     ``pipe`` is kilde's pipeline (``Engine.pipeline``); the candidates are its rules
-    answerer's, which the reader answerer also reads from."""
+    answerer's, which the reader answerer also reads from, written as a reader trained with
+    (``with_previous``) or without its previous sentence reads them."""
+    from kilde.answer.reader import reader_texts
     from kilde.eval.gold import load_gold
     from kilde.eval.metrics import citation_correct
-    from kilde.reader.data import candidate_text, short_title
 
     rules = getattr(pipe.answerer, "rules", pipe.answerer)  # the reader wraps the rules
     items = [item for path in gold_files for item in load_gold(path) if item.split == "train"]
@@ -49,9 +52,7 @@ def mine(gold_files: list[Path], pipe, out: Path, candidates: int) -> dict[str, 
             if not ranked:
                 continue
             counts["answerable" if item.answerable else "unanswerable"] += 1
-            texts = [
-                candidate_text(c.text, "", short_title(c.retrieved.chunk.title)) for c in ranked
-            ]
+            texts = reader_texts(ranked, with_previous)
             row = {"question": query, "candidates": texts, "positives": positives}
             sink.write(json.dumps(row, ensure_ascii=False) + "\n")
     return counts
@@ -63,6 +64,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--corpus", type=Path, default=Path("corpus"))
     p.add_argument("--out", type=Path, default=Path(".kilde/reader/pipeline-items.jsonl"))
     p.add_argument("--candidates", type=int, default=12, help="the rules' top N sentences")
+    p.add_argument(
+        "--context", choices=("none", "previous"), default="none", help="as the trainer's"
+    )
     args = p.parse_args(argv)
     files = sorted(args.train_data.glob("kilde-train-*.jsonl"))
     from kilde.config import Settings
@@ -70,7 +74,8 @@ def main(argv: list[str] | None = None) -> None:
 
     # The index `kilde eval` builds of the corpus, shared with it.
     engine, _ = eval_engine(args.corpus, Settings().with_values(answerer="rules"))
-    print(json.dumps(mine(files, engine.pipeline, args.out, args.candidates)))
+    with_previous = args.context == "previous"
+    print(json.dumps(mine(files, engine.pipeline, args.out, args.candidates, with_previous)))
 
 
 if __name__ == "__main__":

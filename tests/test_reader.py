@@ -340,3 +340,30 @@ def test_reader_can_keep_as_many_sentences_as_the_rules_answerer(corpus_index, n
     assert counted.answerer == "reader" and "Vestre" in counted.answer
     assert len(counted.sentences) == len(rules.sentences) > len(by_margin.sentences)
     assert "Vestre" not in by_margin.answer
+
+
+def test_candidates_carry_their_previous_sentence_only_for_a_model_trained_so(tiny_reader):
+    from kilde.answer.reader import reader_texts
+    from kilde.answer.rules import Candidate
+    from kilde.reader.infer import Reader
+    from kilde.types import Chunk, Retrieved
+
+    text = "Sykehuset åpnet i 2019. Det har 300 senger. Ventetiden er kortere nå."
+    chunk = Chunk("c1", "rapport.pdf", "Årsrapport", 1, "1", 100, 100 + len(text), text)
+    hit = Retrieved(chunk, 1.0)
+    first, second = (text.index(s) + 100 for s in ("Sykehuset", "Det har"))
+    candidates = [
+        Candidate(hit, second, second + 20, "Det har 300 senger.", 1.0),
+        Candidate(hit, first, first + 23, "Sykehuset åpnet i 2019.", 0.5),
+    ]
+    assert reader_texts(candidates, with_previous=True) == [
+        "Årsrapport: Sykehuset åpnet i 2019. Det har 300 senger.",
+        "Årsrapport: Sykehuset åpnet i 2019.",  # a passage's first sentence has none
+    ]
+    assert reader_texts(candidates) == [
+        "Årsrapport: Det har 300 senger.",
+        "Årsrapport: Sykehuset åpnet i 2019.",
+    ]
+    # The exported head says how the model was trained; the shipped one reads no context.
+    assert Reader.load(tiny_reader).with_previous  # export_reader's default
+    assert not Reader.load(SHIPPED).with_previous
