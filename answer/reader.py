@@ -39,21 +39,22 @@ def model_folder(setting: str) -> Path:
     return REPO_ROOT / folder
 
 
-def reader_texts(candidates: Sequence[Candidate], with_previous: bool = False) -> list[str]:
-    """Each candidate as the reader reads it: the document's short title, then, for a model
-    trained with ``--context previous``, the sentence before it in its passage (none for a
-    passage's first sentence), then the sentence itself."""
+def reader_texts(candidates: Sequence[Candidate], context: str = "none") -> list[str]:
+    """Each candidate as the reader reads it: the document's short title and the sentence,
+    with, for a model trained with ``--context previous`` or ``marked``, the sentence before
+    it in its passage (none for a passage's first sentence)."""
     from kilde.reader.data import candidate_text, short_title
 
     texts = []
     for c in candidates:
         chunk = c.retrieved.chunk
         previous = ""
-        if with_previous:
+        if context != "none":
             local = c.start - chunk.start
             before = [(a, b) for a, b in sentence_spans(chunk.text) if b <= local]
             previous = chunk.text[before[-1][0] : before[-1][1]] if before else ""
-        texts.append(candidate_text(c.text, previous, short_title(chunk.title)))
+        title = short_title(chunk.title)
+        texts.append(candidate_text(c.text, previous, title, marked=context == "marked"))
     return texts
 
 
@@ -134,7 +135,7 @@ class ReaderAnswerer:
         if not ranked:
             return Draft(answerer=self.name)
         spans: list[Span] = [c.span() for c in ranked]
-        texts = reader_texts(ranked, self.reader.with_previous)
+        texts = reader_texts(ranked, self.reader.context)
         reading = self.reader.read(query, texts, no_answer=self.settings.reader_no_answer)
         reader_scores = reading.scores
         rules_scores = np.asarray([c.score for c in ranked], dtype=np.float32)

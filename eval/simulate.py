@@ -107,7 +107,7 @@ def records(pipe, items: Iterable, embeddings: list | None = None) -> Iterator[d
         draft = rules.draft(item.question, query, retrieved)
         admitted = bool(draft.spans) and pipe.gate.admits(query, draft, item.question)
         cands = full[:MOST_CANDIDATES]
-        texts = reader_texts(cands, reader.with_previous)
+        texts = reader_texts(cands, reader.context)
         reading = reader.read(query, texts, no_answer=True) if cands else None
         reader_scores = reading.scores if reading else []
         no_answer = reading.no_answer if reading else 0.0

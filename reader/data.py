@@ -30,9 +30,14 @@ class ReaderItem:
     source: str
 
 
-def candidate_text(sentence: str, previous: str = "", title: str = "") -> str:
-    """A candidate as the reader reads it: title, previous sentence, the sentence itself."""
-    context = f"{previous} {sentence}".strip()
+def candidate_text(sentence: str, previous: str = "", title: str = "", marked: bool = False) -> str:
+    """A candidate as the reader reads it: title, previous sentence, the sentence itself; or,
+    ``marked``, the sentence first and its previous one after it, named as such (so that the
+    sentence after an answer does not read as the answer)."""
+    if marked and previous:
+        context = f"{sentence} (forrige setning: {previous})"
+    else:
+        context = f"{previous} {sentence}".strip()
     return f"{title}: {context}" if title else context
 
 
@@ -41,8 +46,15 @@ def pair_text(question: str, candidate: str) -> str:
     return f"{question} passage: {candidate}"
 
 
-# Whether candidates carry their previous sentence (set by the trainer's --context).
-WITH_PREVIOUS = {"on": True}
+# Whether candidates carry their previous sentence, and marked as such (the trainer's
+# --context: none, previous or marked; a model's head.json names its own).
+WITH_PREVIOUS = {"on": True, "marked": False}
+
+
+def use_context(context: str) -> None:
+    """Build candidates as a model trained with ``--context context`` reads them."""
+    WITH_PREVIOUS["on"] = context in ("previous", "marked")
+    WITH_PREVIOUS["marked"] = context == "marked"
 
 
 def short_title(title: str, max_chars: int = 60) -> str:
@@ -56,8 +68,11 @@ def _with_previous(text: str, spans: list[tuple[int, int]], title: str = "") -> 
     title = short_title(title)
     if not WITH_PREVIOUS["on"]:
         return [candidate_text(text[a:b], "", title) for a, b in spans]
+    marked = WITH_PREVIOUS["marked"]
     return [
-        candidate_text(text[a:b], text[spans[i - 1][0] : spans[i - 1][1]] if i else "", title)
+        candidate_text(
+            text[a:b], text[spans[i - 1][0] : spans[i - 1][1]] if i else "", title, marked
+        )
         for i, (a, b) in enumerate(spans)
     ]
 

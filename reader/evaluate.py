@@ -21,7 +21,7 @@ import numpy as np
 from tqdm import tqdm
 
 from kilde.index.sparse import analyze
-from kilde.reader.data import WITH_PREVIOUS, ReaderItem, in_domain_items, norquad_items
+from kilde.reader.data import ReaderItem, in_domain_items, norquad_items, use_context
 from kilde.reader.scoring import Scorer, evaluate
 
 
@@ -94,12 +94,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--corpus", default="corpus", help="corpus of the --in-domain items")
     args = p.parse_args(argv)
     path = Path(args.validation)
-    WITH_PREVIOUS["on"] = False
+    use_context("none")
     plain = norquad_items(path, max_candidates=None)[: args.limit or None]
     reader_folder = Path(args.reader)
     head = reader_folder / "head.json"
     context = json.loads(head.read_text()).get("context", "previous") if head.exists() else ""
-    WITH_PREVIOUS["on"] = context == "previous"
+    use_context(context)
     with_context = norquad_items(path, max_candidates=None)[: args.limit or None]
     results: dict[str, dict[str, float]] = {}
     systems = {
@@ -116,9 +116,9 @@ def main(argv: list[str] | None = None) -> None:
         print(name, json.dumps(results[name]), flush=True)
     if args.in_domain:
         files = [Path(f) for f in args.in_domain]
-        WITH_PREVIOUS["on"] = False
+        use_context("none")
         plain_kd = in_domain_items(files, Path(args.corpus))
-        WITH_PREVIOUS["on"] = context == "previous"
+        use_context(context)
         kd = in_domain_items(files, Path(args.corpus))
         for name, scorer, items in [
             ("in_domain_lexical", lexical_scorer(plain_kd), plain_kd),

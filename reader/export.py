@@ -16,13 +16,21 @@ HEAD_FILE = "head.json"
 FORMAT_VERSION = 1
 
 
+# What the encoder reads, per --context (a description for people; head["context"] is read).
+INPUTS = {
+    "previous": "query: {question} passage: {title}: {previous sentence} {sentence}",
+    "none": "query: {question} passage: {title}: {sentence}",
+    "marked": "query: {question} passage: {title}: {sentence} (forrige setning: {previous})",
+}
+
+
 def export_reader(net: ReaderNet, base: E5File, folder: Path, context: str = "previous") -> None:
     """``folder``/encoder.bin (the engine's format, pruned vocabulary) and head.json."""
     folder.mkdir(parents=True, exist_ok=True)
     write_e5(net.encoder.cpu().to_e5(base), folder / ENCODER_FILE)
     head = {
         "format_version": FORMAT_VERSION,
-        "input": "query: {question} passage: {title}: {previous sentence} {sentence}",
+        "input": INPUTS[context],
         "context": context,
         "candidate_weight": net.candidate_head.weight.detach().cpu().reshape(-1).tolist(),
         "candidate_bias": float(net.candidate_head.bias.detach().cpu()),

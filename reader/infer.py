@@ -44,9 +44,10 @@ class Reader:
         self._w_none = np.asarray(head["no_answer_weight"], dtype=np.float32)
         self._b_none = float(head["no_answer_bias"])
         self.hidden = len(self._w)
-        # Whether the model was trained on candidates led by their previous sentence
-        # (``--context previous``); callers build candidates the same way (reader_texts).
-        self.with_previous = head.get("context", "previous") == "previous"
+        # How the model was trained to read a candidate's previous sentence (the trainer's
+        # ``--context``: none, previous, marked); callers build candidates the same way
+        # (kilde.answer.reader.reader_texts).
+        self.context = head.get("context", "previous")
 
     @classmethod
     def load(cls, folder: str | Path, num_threads: int | None = None) -> Reader:

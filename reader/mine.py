@@ -22,12 +22,12 @@ from tqdm import tqdm
 
 
 def mine(
-    gold_files: list[Path], pipe, out: Path, candidates: int, with_previous: bool = False
+    gold_files: list[Path], pipe, out: Path, candidates: int, context: str = "none"
 ) -> dict[str, int]:
     """Write one JSON line per usable training question to ``out``; return the counts.
     ``pipe`` is kilde's pipeline (``Engine.pipeline``); the candidates are its rules
     answerer's, which the reader answerer also reads from, written as a reader trained with
-    (``with_previous``) or without its previous sentence reads them."""
+    ``--context context`` reads them."""
     from kilde.answer.reader import reader_texts
     from kilde.eval.gold import load_gold
     from kilde.eval.metrics import citation_correct
@@ -52,7 +52,7 @@ def mine(
             if not ranked:
                 continue
             counts["answerable" if item.answerable else "unanswerable"] += 1
-            texts = reader_texts(ranked, with_previous)
+            texts = reader_texts(ranked, context)
             row = {"question": query, "candidates": texts, "positives": positives}
             sink.write(json.dumps(row, ensure_ascii=False) + "\n")
     return counts
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--out", type=Path, default=Path(".kilde/reader/pipeline-items.jsonl"))
     p.add_argument("--candidates", type=int, default=12, help="the rules' top N sentences")
     p.add_argument(
-        "--context", choices=("none", "previous"), default="none", help="as the trainer's"
+        "--context", choices=("none", "previous", "marked"), default="none", help="as the trainer's"
     )
     args = p.parse_args(argv)
     files = sorted(args.train_data.glob("kilde-train-*.jsonl"))
@@ -74,8 +74,7 @@ def main(argv: list[str] | None = None) -> None:
 
     # The index `kilde eval` builds of the corpus, shared with it.
     engine, _ = eval_engine(args.corpus, Settings().with_values(answerer="rules"))
-    with_previous = args.context == "previous"
-    print(json.dumps(mine(files, engine.pipeline, args.out, args.candidates, with_previous)))
+    print(json.dumps(mine(files, engine.pipeline, args.out, args.candidates, args.context)))
 
 
 if __name__ == "__main__":

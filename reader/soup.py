@@ -71,11 +71,11 @@ def dev_figures(
     ``folder`` and on the same dev items (a run with the same seed and ``--dev-limit``)."""
     import random
 
-    from kilde.reader.data import WITH_PREVIOUS, in_domain_items, is_dev
+    from kilde.reader.data import in_domain_items, is_dev, use_context
     from kilde.reader.nearmiss import near_miss_items
     from kilde.reader.train import dev_norquad, q4_figures
 
-    WITH_PREVIOUS["on"] = check_reader(folder).get("context") == "previous"
+    use_context(check_reader(folder).get("context", "previous"))
     nq_dev = dev_norquad(norquad, dev_limit, random.Random(seed))
     files = sorted(train_data.glob("kilde-train-*.jsonl"))
     kd = in_domain_items(files, corpus, MAX_CANDIDATES, seed) if files else []

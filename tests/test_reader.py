@@ -383,14 +383,18 @@ def test_candidates_carry_their_previous_sentence_only_for_a_model_trained_so(ti
         Candidate(hit, second, second + 20, "Det har 300 senger.", 1.0),
         Candidate(hit, first, first + 23, "Sykehuset åpnet i 2019.", 0.5),
     ]
-    assert reader_texts(candidates, with_previous=True) == [
+    assert reader_texts(candidates, "previous") == [
         "Årsrapport: Sykehuset åpnet i 2019. Det har 300 senger.",
         "Årsrapport: Sykehuset åpnet i 2019.",  # a passage's first sentence has none
+    ]
+    assert reader_texts(candidates, "marked") == [
+        "Årsrapport: Det har 300 senger. (forrige setning: Sykehuset åpnet i 2019.)",
+        "Årsrapport: Sykehuset åpnet i 2019.",
     ]
     assert reader_texts(candidates) == [
         "Årsrapport: Det har 300 senger.",
         "Årsrapport: Sykehuset åpnet i 2019.",
     ]
     # The exported head says how the model was trained; the shipped one reads no context.
-    assert Reader.load(tiny_reader).with_previous  # export_reader's default
-    assert not Reader.load(SHIPPED).with_previous
+    assert Reader.load(tiny_reader).context == "previous"  # export_reader's default
+    assert Reader.load(SHIPPED).context == "none"
