@@ -46,12 +46,15 @@ def reader_texts(candidates: Sequence[Candidate], context: str = "none") -> list
     from kilde.reader.data import candidate_text, short_title
 
     texts = []
+    spans: dict[str, list[tuple[int, int]]] = {}  # per chunk: candidates share passages
     for c in candidates:
         chunk = c.retrieved.chunk
         previous = ""
         if context != "none":
             local = c.start - chunk.start
-            before = [(a, b) for a, b in sentence_spans(chunk.text) if b <= local]
+            if chunk.chunk_id not in spans:
+                spans[chunk.chunk_id] = sentence_spans(chunk.text)
+            before = [(a, b) for a, b in spans[chunk.chunk_id] if b <= local]
             previous = chunk.text[before[-1][0] : before[-1][1]] if before else ""
         title = short_title(chunk.title)
         texts.append(candidate_text(c.text, previous, title, marked=context == "marked"))

@@ -46,15 +46,14 @@ def pair_text(question: str, candidate: str) -> str:
     return f"{question} passage: {candidate}"
 
 
-# Whether candidates carry their previous sentence, and marked as such (the trainer's
-# --context: none, previous or marked; a model's head.json names its own).
-WITH_PREVIOUS = {"on": True, "marked": False}
+# How candidates carry their previous sentence: the trainer's --context (none, previous or
+# marked); a model's head.json names its own.
+CONTEXT = {"mode": "previous"}
 
 
 def use_context(context: str) -> None:
     """Build candidates as a model trained with ``--context context`` reads them."""
-    WITH_PREVIOUS["on"] = context in ("previous", "marked")
-    WITH_PREVIOUS["marked"] = context == "marked"
+    CONTEXT["mode"] = context
 
 
 def short_title(title: str, max_chars: int = 60) -> str:
@@ -66,9 +65,9 @@ def short_title(title: str, max_chars: int = 60) -> str:
 
 def _with_previous(text: str, spans: list[tuple[int, int]], title: str = "") -> list[str]:
     title = short_title(title)
-    if not WITH_PREVIOUS["on"]:
+    if CONTEXT["mode"] == "none":
         return [candidate_text(text[a:b], "", title) for a, b in spans]
-    marked = WITH_PREVIOUS["marked"]
+    marked = CONTEXT["mode"] == "marked"
     return [
         candidate_text(
             text[a:b], text[spans[i - 1][0] : spans[i - 1][1]] if i else "", title, marked
