@@ -128,10 +128,23 @@ def records(pipe, items: Iterable, embeddings: list | None = None) -> Iterator[d
                 _label(item, sp.text, sp.chunk.file) for sp in draft.spans if admitted
             ],
             "no_answer": float(no_answer),
+            # where the rules rank the first sentence of the answer passages that holds a gold
+            # answer (None: none does), so that `losses` tells the rules' cut from retrieval's
+            "answer_rank": _answer_rank(item, full),
             "candidates": [
                 _candidate(item, c, float(r)) for c, r in zip(cands, reader_scores, strict=True)
             ],
         }
+
+
+def _answer_rank(item, full: Sequence) -> int | None:
+    """The 0-based rank among all the rules' candidates of the first one holding a gold
+    answer; None when none does or the item is unanswerable."""
+    if not item.answerable:
+        return None
+    return next(
+        (k for k, c in enumerate(full) if answer_correct(item, c.text, refused=False)), None
+    )
 
 
 def _candidate(item, candidate, reader_score: float) -> dict:
@@ -258,19 +271,23 @@ def replay(files: Sequence[Path], grid: dict[str, list]) -> list[str]:
 
 def losses(files: Sequence[Path], depths: Sequence[int] = (8, 12)) -> list[str]:
     """Where answerable questions lose their answer: the share whose answer sentence stands
-    among the rules answerer's first K candidates (the reader reads only those), and the
-    share the reader answerer gets right when its K hold the answer (default settings)."""
+    among the rules answerer's first K candidates (the reader reads only those), among all
+    the sentences of the answer passages ("in all"; "-" for dumps written before it was
+    recorded), and the share the reader answerer gets right when its K hold the answer
+    (default settings)."""
     settings = choice()
     lines = [
         f"{'':24s} {'n':>5s} "
         + " ".join(f"{'in ' + str(k):>7s}" for k in depths)
-        + f" {'right|in ' + str(settings.reader_candidates):>12s}"
+        + f" {'in all':>7s} {'right|in ' + str(settings.reader_candidates):>12s}"
     ]
     for path in files:
         answerable = [r for r in read_dump(path) if r["answerable"]]
         if not answerable:
             continue
         shares = [np.mean([holds_answer(r["candidates"][:k]) for r in answerable]) for k in depths]
+        known = all("answer_rank" in r for r in answerable)
+        in_all = np.mean([r["answer_rank"] is not None for r in answerable]) if known else None
         held = [
             r
             for r in answerable
@@ -281,6 +298,7 @@ def losses(files: Sequence[Path], depths: Sequence[int] = (8, 12)) -> list[str]:
         lines.append(
             f"{path.stem[-24:]:24s} {len(answerable):5d} "
             + " ".join(f"{v:7.3f}" for v in shares)
+            + f" {'-' if in_all is None else f'{in_all:.3f}':>7s}"
             + f" {given:>12s}"
         )
     return lines

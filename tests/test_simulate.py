@@ -112,15 +112,21 @@ def test_losses_say_how_often_the_answer_is_in_the_readers_candidates_and_then_c
     deep = [_cand(f"s{i}", rules=1.0 - i / 20, reader=0.0) for i in range(12)]
     deep[9] = _cand("svaret", rules=0.5, reader=5.0, holds=True, cites=True)
     records_ = [
-        _record(),  # answer 2nd of 3, chosen by the reader
-        _record(candidates=deep),  # answer 10th: beyond the reader's 8, within 12
+        {**_record(), "answer_rank": 1},  # answer 2nd of 3, chosen by the reader
+        {**_record(candidates=deep), "answer_rank": 9},  # 10th: beyond the reader's 8
+        # the answer passages hold no answer at all
+        {**_record(candidates=deep[:9] + deep[10:]), "answer_rank": None},
         _record(answerable=False),  # not counted
     ]
     path = tmp_path / "pool.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in records_), encoding="utf-8")
     header, row = losses([path])
-    assert header.split() == ["n", "in", "8", "in", "12", "right|in", "8"]
-    assert row.split() == ["pool", "2", "0.500", "1.000", "1.000"]
+    assert header.split() == ["n", "in", "8", "in", "12", "in", "all", "right|in", "8"]
+    assert row.split() == ["pool", "3", "0.333", "0.667", "0.667", "1.000"]
+    # a dump written before answer_rank was recorded cannot say
+    old = tmp_path / "old.jsonl"
+    old.write_text(json.dumps(_record()) + "\n", encoding="utf-8")
+    assert losses([old])[1].split() == ["old", "1", "1.000", "1.000", "-", "1.000"]
 
 
 @pytest.mark.slow
@@ -140,6 +146,10 @@ def test_replay_of_dumped_scores_gives_the_pipelines_answers(corpus_index, nanoe
     for item, record in zip(gold, records(engine.pipeline, gold, embeddings), strict=True):
         # one pair embedding per candidate, in the record's order
         assert embeddings[-1].shape == (len(record["candidates"]), 384)
+        # the rank over all candidates agrees with the stored first ones
+        first = next((k for k, c in enumerate(record["candidates"]) if c["holds_answer"]), None)
+        if first is not None or not item.answerable:
+            assert record["answer_rank"] == first
         answer = engine.ask(item.question)
         replayed = reader_choice(record, Choice())
         assert answer.refused == (record["gate_refused"] or not replayed)
