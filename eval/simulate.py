@@ -114,6 +114,9 @@ def records(pipe, items: Iterable, embeddings: list | None = None) -> Iterator[d
         if embeddings is not None:
             empty = np.zeros((0, reader.hidden), dtype=np.float16)
             embeddings.append(reading.embeddings.astype(np.float16) if reading else empty)
+        labelled = [
+            _candidate(item, c, float(r)) for c, r in zip(cands, reader_scores, strict=True)
+        ]
         yield {
             "id": item.id,
             "answerable": item.answerable,
@@ -130,21 +133,20 @@ def records(pipe, items: Iterable, embeddings: list | None = None) -> Iterator[d
             "no_answer": float(no_answer),
             # where the rules rank the first sentence of the answer passages that holds a gold
             # answer (None: none does), so that `losses` tells the rules' cut from retrieval's
-            "answer_rank": _answer_rank(item, full),
-            "candidates": [
-                _candidate(item, c, float(r)) for c, r in zip(cands, reader_scores, strict=True)
-            ],
+            "answer_rank": _answer_rank(item, full, labelled),
+            "candidates": labelled,
         }
 
 
-def _answer_rank(item, full: Sequence) -> int | None:
-    """The 0-based rank among all the rules' candidates of the first one holding a gold
-    answer; None when none does or the item is unanswerable."""
-    if not item.answerable:
-        return None
-    return next(
-        (k for k, c in enumerate(full) if answer_correct(item, c.text, refused=False)), None
-    )
+def _answer_rank(item, full: Sequence, labelled: Sequence[dict]) -> int | None:
+    """The 0-based rank among all the rules' candidates ``full`` of the first one holding a
+    gold answer; None when none does. ``labelled``, the first of them already labelled, are
+    not judged again."""
+    first = next((k for k, c in enumerate(labelled) if c["holds_answer"]), None)
+    if first is not None or not item.answerable:
+        return first
+    rest = enumerate(full[len(labelled) :], start=len(labelled))
+    return next((k for k, c in rest if answer_correct(item, c.text, refused=False)), None)
 
 
 def _candidate(item, candidate, reader_score: float) -> dict:
